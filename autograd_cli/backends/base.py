@@ -1,0 +1,102 @@
+"""What every backend is: a small class with lazy framework imports and an ops table.
+
+The one tree-walker, :func:`lower`, turns an expression into a framework's
+computation by looking each node up in that framework's ops table, so backends
+supply operations, not walks. Nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from autograd_cli.expr.functions import CONSTANTS, FUNCTIONS, OPERATORS
+from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Unary, Var
+
+T = TypeVar("T")
+
+#: Keys every ops table must provide: "num" (a Fraction -> value), the constants,
+#: the operators and every allowlisted function.
+REQUIRED_OPS: frozenset[str] = frozenset(("num", *CONSTANTS, *OPERATORS, *FUNCTIONS))
+
+
+def lower(expr: Expr, ops: Mapping[str, Callable[..., T]], env: Mapping[str, T]) -> T:
+    """Build ``expr`` out of ``ops``, with variables bound by ``env``."""
+    if isinstance(expr, Num):
+        return ops["num"](expr.value)
+    if isinstance(expr, Const):
+        return ops[expr.name]()
+    if isinstance(expr, Var):
+        return env[expr.name]
+    if isinstance(expr, Unary):
+        return ops[expr.op](lower(expr.operand, ops, env))
+    if isinstance(expr, Binary):
+        return ops[expr.op](lower(expr.left, ops, env), lower(expr.right, ops, env))
+    if isinstance(expr, Call):
+        return ops[expr.func](*(lower(arg, ops, env) for arg in expr.args))
+    raise TypeError(f"not an expression node: {expr!r}")
+
+
+def missing_ops(ops: Mapping[str, Any]) -> set[str]:
+    """Names an ops table lacks; empty for a complete table."""
+    return set(REQUIRED_OPS - ops.keys())
+
+
+def num_as_float(value: Fraction) -> float:
+    """A literal as the nearest double (frameworks then round it to their dtype)."""
+    return float(value)
+
+
+@dataclass
+class Evaluation:
+    """What a backend computed, as numpy arrays of the dtype it computed in."""
+
+    values: np.ndarray
+    derivatives: dict[str, np.ndarray]
+    method: str
+    dtype: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """One way of computing derivatives. Subclasses import their framework lazily."""
+
+    name: ClassVar[str]
+    #: Import name of the framework, for ``find_spec``; None when always present.
+    module: ClassVar[str | None] = None
+    #: Distributions that may provide it, first found is reported (read from
+    #: package metadata, so asking costs no import).
+    distributions: ClassVar[tuple[str, ...]] = ()
+    install_hint: ClassVar[str] = ""
+    method: ClassVar[str] = ""
+    dtypes: ClassVar[tuple[str, ...]] = ("float32", "float64")
+
+    @classmethod
+    def is_installed(cls) -> bool:
+        return cls.module is None or importlib.util.find_spec(cls.module) is not None
+
+    @classmethod
+    def version(cls) -> str | None:
+        for distribution in cls.distributions:
+            try:
+                return importlib.metadata.version(distribution)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return None
+
+    @abstractmethod
+    def evaluate(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+    ) -> Evaluation:
+        """f and df/d(each of wrt) at every point; inputs are 1-D arrays of ``dtype``."""
