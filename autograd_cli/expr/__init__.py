@@ -2,6 +2,7 @@
 
 from autograd_cli.expr.functions import CONSTANTS, FUNCTIONS
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Span, Unary, Var, variables
+from autograd_cli.expr.parser import ExpressionError, parse
 
 __all__ = [
     "CONSTANTS",
@@ -10,9 +11,11 @@ __all__ = [
     "Call",
     "Const",
     "Expr",
+    "ExpressionError",
     "Num",
     "Span",
     "Unary",
     "Var",
+    "parse",
     "variables",
 ]
