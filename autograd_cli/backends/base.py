@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,8 +51,12 @@ def missing_ops(ops: Mapping[str, Any]) -> set[str]:
 
 
 def num_as_float(value: Fraction) -> float:
-    """A literal as the nearest double (frameworks then round it to their dtype)."""
-    return float(value)
+    """A literal as the nearest double, ±inf beyond float64 (frameworks then round it
+    to their dtype); never raises."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 @dataclass
