@@ -1,0 +1,293 @@
+"""One backend, one process: the code that runs inside a runner's worker.
+
+:mod:`autograd_cli.runner` starts :func:`main` with the *spawn* method, so a worker
+is a fresh interpreter that imports only numpy, this module, the backend's module and
+its framework. Inputs arrive in a shared-memory block the parent owns, outputs go back
+into another; only small metadata (:class:`Reply`) crosses the pipe. :func:`evaluate`
+is also the in-process path, so both paths classify failures the same way.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import importlib
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from multiprocessing import parent_process, resource_tracker
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from autograd_cli.backends.base import Backend
+    from autograd_cli.expr.nodes import Expr
+
+Status = Literal["ok", "error", "unavailable"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker is asked to do; pickled once, when the process starts."""
+
+    backend: str
+    target: str  # "module:Class", so the worker never consults the registry
+    expr: Expr
+    wrt: tuple[str, ...]
+    dtype: str
+    size: int
+    variables: tuple[str, ...]  # row order of the input block
+    inputs: str | dict[str, np.ndarray]  # shared block name, or the arrays themselves
+    output: str | None  # shared block name; None: send the arrays through the pipe
+    verbose: bool = False
+
+
+@dataclass
+class Outcome:
+    """A backend's answer, or why there is none, before it crosses any boundary."""
+
+    status: Status
+    method: str = ""
+    dtype: str = ""
+    values: np.ndarray | None = None
+    derivatives: dict[str, np.ndarray] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Reply:
+    """The metadata a worker sends back. ``slots`` follows the output block's layout
+    (values, then one per wrt): a dtype string means "written into the block as this
+    dtype", an array means it did not fit there and travelled through the pipe."""
+
+    status: Status
+    method: str
+    dtype: str
+    reason: str | None
+    seconds: float
+    extra: dict[str, Any]
+    slots: list[str | np.ndarray]
+
+
+def load(target: str) -> type[Backend]:
+    """The class behind a registry target string."""
+    module_name, _, class_name = target.partition(":")
+    cls: type[Backend] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def one_line(exc: BaseException) -> str:
+    """``ExcType: first line of the message``: a row has room for one line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def evaluate(
+    target: str,
+    expr: Expr,
+    inputs: Mapping[str, np.ndarray],
+    wrt: tuple[str, ...],
+    dtype: str,
+    size: int,
+    *,
+    verbose: bool = False,
+) -> Outcome:
+    """Import the backend and evaluate; an ImportError means the framework is unavailable."""
+    start = time.perf_counter()
+    try:
+        result = load(target)().evaluate(expr, inputs, wrt, dtype)
+        derivatives = {}
+        for name in wrt:
+            if name not in result.derivatives:
+                raise KeyError(f"the backend gave no derivative with respect to {name!r}")
+            derivatives[name] = _column(result.derivatives[name], size, f"d/d{name}")
+        outcome = Outcome(
+            "ok",
+            method=result.method,
+            dtype=result.dtype,
+            values=_column(result.values, size, "values"),
+            derivatives=derivatives,
+            extra=dict(result.extra),
+        )
+    except ImportError as exc:
+        if verbose:
+            traceback.print_exc()
+        outcome = Outcome("unavailable", reason=str(exc).strip() or one_line(exc))
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        outcome = Outcome("error", reason=one_line(exc))
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _column(array: Any, size: int, what: str) -> np.ndarray:
+    """One value per point; a backend may hand back a scalar for a constant."""
+    column = np.asarray(array)
+    if column.shape == (size,):
+        return column
+    try:
+        return np.ascontiguousarray(np.broadcast_to(column, (size,)))
+    except ValueError:
+        raise ValueError(f"{what} have shape {column.shape}, expected ({size},)") from None
+
+
+def attach(name: str) -> SharedMemory:
+    """Map a block the parent created, without telling the resource tracker.
+
+    The parent owns every block and unlinks it. Before Python 3.13 attaching also
+    registers the block, and a tracker that outlives this process would then unlink it
+    under the parent's feet and warn about a "leaked shared_memory" object.
+    """
+    register = resource_tracker.register
+    resource_tracker.register = _ignore  # type: ignore[assignment]
+    try:
+        return SharedMemory(name=name)
+    finally:
+        resource_tracker.register = register
+
+
+def _ignore(name: str, rtype: str) -> None:
+    return None
+
+
+def main(task: Task, conn: Connection) -> None:
+    """The worker process's target. It never returns: ``os._exit`` skips framework
+    teardown, which can be slow, noisy or hang, once the answer is on its way."""
+    os.dup2(2, 1)  # stdout is the parent CLI's data; nothing of ours may land there
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for us
+    _lead_process_group()
+    _exit_with_parent()
+    if task.verbose:
+        faulthandler.enable()
+    else:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    blocks: list[SharedMemory] = []  # mapped until os._exit: numpy views point into them
+    try:
+        with _silenced(not task.verbose):
+            inputs = _inputs(task, blocks)
+            outcome = evaluate(
+                task.target, task.expr, inputs, task.wrt, task.dtype, task.size,
+                verbose=task.verbose,
+            )
+            reply = _reply(task, outcome, blocks)
+    except BaseException as exc:
+        reply = Reply("error", "", task.dtype, one_line(exc), 0.0, {}, [])
+    _send(conn, reply)
+    os._exit(0)
+
+
+def _inputs(task: Task, blocks: list[SharedMemory]) -> dict[str, np.ndarray]:
+    if not isinstance(task.inputs, str):
+        return task.inputs
+    block = attach(task.inputs)
+    blocks.append(block)
+    rows = np.ndarray((len(task.variables), task.size), dtype=task.dtype, buffer=block.buf)
+    rows.flags.writeable = False  # every worker reads the same block
+    return {name: rows[i] for i, name in enumerate(task.variables)}
+
+
+def _reply(task: Task, outcome: Outcome, blocks: list[SharedMemory]) -> Reply:
+    arrays = [] if outcome.values is None else [outcome.values]
+    arrays += [outcome.derivatives[name] for name in task.wrt if name in outcome.derivatives]
+    slots: list[str | np.ndarray] = list(arrays)
+    if task.output is not None and arrays:
+        block = attach(task.output)
+        blocks.append(block)
+        slot_bytes = task.size * np.dtype(task.dtype).itemsize
+        for i, array in enumerate(arrays):
+            if not array.dtype.hasobject and array.dtype.itemsize <= np.dtype(task.dtype).itemsize:
+                view = np.ndarray(
+                    (task.size,), dtype=array.dtype, buffer=block.buf, offset=i * slot_bytes
+                )
+                view[...] = array
+                slots[i] = array.dtype.str
+    return Reply(
+        outcome.status,
+        outcome.method,
+        outcome.dtype or task.dtype,
+        outcome.reason,
+        outcome.seconds,
+        outcome.extra,
+        slots,
+    )
+
+
+def _send(conn: Connection, reply: Reply) -> None:
+    try:
+        pickle.dumps(reply.extra)
+    except Exception:
+        reply.extra = {key: repr(value) for key, value in reply.extra.items()}
+    try:
+        conn.send(reply)
+        conn.close()
+    except OSError:  # the parent is gone; nobody is left to answer
+        os._exit(1)
+    _flush()
+
+
+@contextmanager
+def _silenced(enabled: bool) -> Iterator[None]:
+    """Point fds 1 and 2 at /dev/null: C++ log lines (TensorFlow, absl, oneDNN) write
+    to the fds directly, past anything Python could redirect."""
+    if not enabled:
+        yield
+        return
+    _flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        _flush()
+        os.dup2(saved, 2)
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+
+
+def _lead_process_group() -> None:
+    """Our own process group: the parent can kill us with everything we started, and
+    the terminal's Ctrl-C reaches only the parent, which then ends us cleanly."""
+    with suppress(OSError, AttributeError):  # AttributeError: no process groups (Windows)
+        os.setpgid(0, 0)
+
+
+def _exit_with_parent() -> None:
+    """Die with the parent even if it is killed outright, so no worker hangs on."""
+    parent = parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        try:
+            if os.getpgid(0) == os.getpid():
+                os.killpg(0, signal.SIGKILL)
+        finally:
+            os._exit(1)
+
+    threading.Thread(target=watch, name="gradcheck-parent-watch", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit("autograd_cli.worker is started by autograd_cli.runner, not run directly")

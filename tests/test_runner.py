@@ -1,0 +1,397 @@
+"""The runner: every backend in its own process, every failure a row, nothing left behind."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autograd_cli import runner
+from autograd_cli.backends import REGISTRY
+from autograd_cli.expr.nodes import Binary, Num, Span, Var
+from autograd_cli.model import BackendResult, Request
+
+# a top-level module under pytest's default rootdir handling, tests.fake_backends if tests/
+# ever becomes a package; workers import it by the same name through the inherited sys.path
+fake_backends = importlib.import_module(
+    f"{__package__}.fake_backends" if __package__ else "fake_backends"
+)
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+FAKES_MODULE = fake_backends.__name__
+SHM = Path("/dev/shm")
+
+X = Var("x", Span(0, 1))
+
+
+def request(points: Any, *, dtype: str = "float32", timeout: float = 60.0) -> Request:
+    return Request(
+        "x**2", Binary("pow", X, Num(Fraction(2), "2", Span(3, 4)), Span(0, 4)), ("x",),
+        {"x": np.asarray(points, dtype=np.float64)}, ("x",), dtype, (), timeout,
+    )
+
+
+def blocks(pid: int) -> list[str]:
+    """Our shared-memory blocks that the process ``pid`` made and did not unlink."""
+    if not SHM.is_dir():
+        return []
+    return sorted(p.name for p in SHM.iterdir() if p.name.startswith(f"gradcheck_{pid}_"))
+
+
+def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a (container) init that never reaps."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Registers the fake backends; they leave their pids (and more) in the folder."""
+    for name, cls in fake_backends.FAKES.items():
+        monkeypatch.setitem(REGISTRY, name, f"{FAKES_MODULE}:{cls.__name__}")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    monkeypatch.setenv("FAKE_BACKENDS_DIR", str(folder))
+    yield folder
+    assert blocks(os.getpid()) == [], "a shared memory block outlived its run"
+
+
+def by_name(rows: list[BackendResult]) -> dict[str, BackendResult]:
+    return {row.backend: row for row in rows}
+
+
+def test_every_failure_is_a_row_and_the_healthy_rows_are_exact(notes: Path) -> None:
+    points = np.linspace(-3, 3, 101)
+    names = [
+        "fake_square", "fake_segfault", "fake_abort", "fake_exit", "fake_raise",
+        "fake_missing", "fake_broken_import", "no_such_backend", "fake_echo",
+    ]
+    rows = runner.start(request(points), names).results()
+
+    assert [row.backend for row in rows] == names
+    got = by_name(rows)
+    x = points.astype(np.float32)
+    square = got["fake_square"]
+    assert (square.status, square.dtype, square.method, square.reason) == (
+        "ok", "float32", "numpy", None,
+    )
+    assert square.values is not None and square.values.dtype == np.float32
+    np.testing.assert_array_equal(square.values, x * x)
+    np.testing.assert_array_equal(square.derivatives["x"], 2 * x)
+    assert square.seconds > 0
+    echo = got["fake_echo"]
+    assert echo.values is not None
+    np.testing.assert_array_equal(echo.values, x)
+
+    expected = {
+        "fake_segfault": ("crashed", "killed by SIGSEGV"),
+        "fake_abort": ("crashed", "killed by SIGABRT"),
+        "fake_exit": ("crashed", "exited with code 3"),
+        "fake_raise": ("error", "ValueError: the fake backend refuses"),
+        "fake_missing": (
+            "unavailable",
+            "no_such_framework_gradcheck is not installed (pip install no-such-framework)",
+        ),
+        "fake_broken_import": ("unavailable", "No module named 'no_such_framework_gradcheck'"),
+        "no_such_backend": ("unavailable", "unknown backend 'no_such_backend'"),
+    }
+    assert {name: (got[name].status, got[name].reason) for name in expected} == expected
+    for name in expected:
+        assert got[name].values is None and got[name].derivatives == {}
+        assert got[name].dtype == "float32"
+    assert got["fake_segfault"].method == "numpy"  # the class's, when no answer came
+    assert not (notes / "fake_missing.pid").exists(), "an uninstalled backend was spawned"
+
+
+def test_a_hung_backend_times_out_and_is_killed_with_its_children(notes: Path) -> None:
+    began = time.monotonic()
+    rows = runner.start(request([0.5, 1.5], timeout=2.0), ["fake_hang", "fake_square"]).results()
+    took = time.monotonic() - began
+
+    hang, square = rows
+    assert (hang.status, hang.reason) == ("timeout", "no answer within 2.0 s")
+    assert square.status == "ok" and square.values is not None
+    np.testing.assert_array_equal(square.values, np.array([0.25, 2.25], np.float32))
+    assert took < 10.0
+    worker_pid = int((notes / "fake_hang.pid").read_text())
+    child_pid = int((notes / "fake_hang.child").read_text())
+    assert gone(worker_pid), "the hung worker is still running"
+    assert gone(child_pid), "the hung worker's child is still running"
+
+
+def test_rows_come_in_the_order_asked_and_each_once_as_it_arrives(notes: Path) -> None:
+    names = ["fake_raise", "fake_square", "fake_inprocess", "fake_missing", "fake_echo"]
+    seen: list[str] = []
+    rows = runner.start(request([1.0]), names).results(lambda row: seen.append(row.backend))
+
+    assert [row.backend for row in rows] == names
+    assert sorted(seen) == sorted(names)
+    # what needs no worker is known first: the uninstalled one, then the in-process one
+    assert seen[:2] == ["fake_missing", "fake_inprocess"]
+
+
+def test_jobs_one_still_gives_every_row(notes: Path) -> None:
+    names = ["fake_square", "fake_segfault", "fake_raise", "fake_echo"]
+    rows = runner.start(request([2.0]), names, jobs=1).results()
+
+    assert [(row.backend, row.status) for row in rows] == [
+        ("fake_square", "ok"), ("fake_segfault", "crashed"), ("fake_raise", "error"),
+        ("fake_echo", "ok"),
+    ]
+    assert rows[0].values is not None and rows[0].values.tolist() == [4.0]
+    with pytest.raises(ValueError, match="jobs"):
+        runner.start(request([2.0]), names, jobs=0)
+
+
+def test_isolate_false_runs_every_backend_in_this_process(notes: Path) -> None:
+    rows = runner.start(
+        request([1.0, 3.0]), ["fake_square", "fake_raise"], isolate=False
+    ).results()
+
+    square, failing = rows
+    assert square.status == "ok" and square.values is not None
+    np.testing.assert_array_equal(square.derivatives["x"], np.array([2.0, 6.0], np.float32))
+    assert (failing.status, failing.reason) == ("error", "ValueError: the fake backend refuses")
+    assert int((notes / "fake_square.pid").read_text()) == os.getpid()
+
+
+def test_a_backend_that_is_not_isolated_runs_here_and_the_rest_in_workers(notes: Path) -> None:
+    rows = runner.start(request([1.0]), ["fake_inprocess", "fake_square"]).results()
+
+    assert [row.status for row in rows] == ["ok", "ok"]
+    assert int((notes / "fake_inprocess.pid").read_text()) == os.getpid()
+    assert int((notes / "fake_square.pid").read_text()) != os.getpid()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_million_points_round_trip_exactly_through_shared_memory(
+    notes: Path, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    points = np.random.default_rng(7).standard_normal(1_000_000) * 1e3
+    echo, = runner.start(request(points, dtype=dtype), ["fake_echo"]).results()
+
+    assert echo.status == "ok" and echo.values is not None
+    assert echo.values.dtype == np.dtype(dtype) and echo.values.shape == (1_000_000,)
+    assert np.array_equal(echo.values, points.astype(dtype))
+    assert np.array_equal(echo.derivatives["x"], np.ones(1_000_000, dtype))
+    assert not echo.values.flags.owndata, "the answer was copied out of shared memory"
+
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    del echo
+    gc.collect()
+    assert unraisable == [], "releasing the mapping raised"
+
+
+def test_without_room_in_shared_memory_the_arrays_go_through_the_pipe(
+    notes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "_room_for", lambda nbytes: False)
+    points = np.random.default_rng(3).standard_normal(5_000)
+    rows = runner.start(request(points), ["fake_echo", "fake_square"]).results()
+
+    echo, square = rows
+    assert echo.values is not None and square.values is not None
+    assert np.array_equal(echo.values, points.astype(np.float32))
+    x = points.astype(np.float32)
+    assert np.array_equal(square.derivatives["x"], 2 * x)
+
+
+def test_an_answer_wider_than_its_slot_still_arrives(notes: Path) -> None:
+    wide, = runner.start(request([0.1, 3.0]), ["fake_float64"]).results()
+
+    assert wide.status == "ok" and wide.dtype == "float64" and wide.values is not None
+    x = np.array([0.1, 3.0], np.float32).astype(np.float64)
+    assert wide.values.dtype == np.float64
+    assert np.array_equal(wide.values, x * x)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_worker_never_writes_to_stdout(
+    notes: Path, capfd: pytest.CaptureFixture[str], verbose: bool
+) -> None:
+    chatty, = runner.start(request([1.0]), ["fake_chatty"], verbose=verbose).results()
+
+    assert chatty.status == "ok"
+    out, err = capfd.readouterr()
+    assert out == ""
+    for line in ("CHATTY-PRINT", "CHATTY-FD1", "CHATTY-FD2"):
+        assert (line in err) == verbose
+
+
+def test_a_worker_imports_no_framework_and_not_the_parents_main(notes: Path) -> None:
+    row, = runner.start(request([1.0]), ["fake_modules"]).results()
+
+    assert row.status == "ok"
+    modules = set((notes / "fake_modules.modules").read_text().split())
+    assert "numpy" in modules and "autograd_cli.worker" in modules
+    heavy = {"torch", "tensorflow", "jax", "sympy", "matplotlib", "click", "rich", "_pytest"}
+    assert modules & heavy == set()
+
+
+def run_script(tmp_path: Path, body: str, **popen: Any) -> subprocess.Popen[str]:
+    """A fresh Python process with the fakes registered, so that what it prints at exit
+    (resource tracker warnings) and what it leaves behind can be checked."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import json, os, sys, time
+            sys.path.insert(0, {str(TESTS)!r})
+            import numpy as np
+            import fake_backends
+            from autograd_cli import runner
+            from autograd_cli.backends import REGISTRY
+            from autograd_cli.model import Request
+            from autograd_cli.expr.nodes import Span, Var
+            for name, cls in fake_backends.FAKES.items():
+                REGISTRY[name] = "fake_backends:" + cls.__name__
+            X = Var("x", Span(0, 1))
+            def request(timeout):
+                return Request("x", X, ("x",), {{"x": np.arange(1000.0)}}, ("x",),
+                               timeout=timeout)
+            """
+        )
+        + textwrap.dedent(body)
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FAKE_BACKENDS_DIR": str(tmp_path)}
+    return subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, **popen,
+    )
+
+
+def wait_for(path: Path, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.05)
+    time.sleep(0.05)
+
+
+def test_no_block_and_no_leak_warning_left_by_any_outcome(tmp_path: Path) -> None:
+    process = run_script(tmp_path, """
+        names = ["fake_square", "fake_segfault", "fake_hang", "fake_raise", "fake_echo"]
+        rows = runner.start(request(2.0), names).results()
+        print(json.dumps([row.status for row in rows]))
+    """)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 0, err
+    assert json.loads(out) == ["ok", "crashed", "timeout", "error", "ok"]
+    assert "leaked" not in err and "resource_tracker" not in err and "Traceback" not in err
+    assert blocks(process.pid) == []
+    assert gone(int((tmp_path / "fake_hang.pid").read_text()))
+    assert gone(int((tmp_path / "fake_hang.child").read_text()))
+
+
+def test_ctrl_c_while_waiting_kills_the_workers_and_frees_the_memory(tmp_path: Path) -> None:
+    process = run_script(tmp_path, """
+        run = runner.start(request(60.0), ["fake_hang", "fake_square"])
+        try:
+            run.results()
+        except KeyboardInterrupt:
+            print("interrupted")
+            sys.exit(130)
+    """)
+    wait_for(tmp_path / "fake_hang.pid")
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+
+    assert (process.returncode, out.strip()) == (130, "interrupted"), err
+    assert "leaked" not in err and "Traceback" not in err
+    assert blocks(process.pid) == []
+    assert gone(int((tmp_path / "fake_hang.pid").read_text()))
+    assert gone(int((tmp_path / "fake_hang.child").read_text()))
+
+
+def test_an_interrupt_before_results_still_cleans_up_at_exit(tmp_path: Path) -> None:
+    process = run_script(tmp_path, """
+        run = runner.start(request(60.0), ["fake_hang"])
+        while not os.path.exists(os.path.join(os.environ["FAKE_BACKENDS_DIR"], "fake_hang.pid")):
+            time.sleep(0.05)
+        raise KeyboardInterrupt  # the caller was computing the reference
+    """)
+    _, err = process.communicate(timeout=30)
+
+    assert process.returncode != 0 and "KeyboardInterrupt" in err
+    assert "leaked" not in err
+    assert blocks(process.pid) == []
+    assert gone(int((tmp_path / "fake_hang.pid").read_text()))
+    assert gone(int((tmp_path / "fake_hang.child").read_text()))
+
+
+frameworks_ready = all(
+    importlib.util.find_spec(module) is not None
+    for module in ("torch", "tensorflow", "autograd_cli.backends.torch",
+                   "autograd_cli.backends.tensorflow")
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not frameworks_ready, reason="needs torch, tensorflow and their backends")
+def test_real_torch_and_tensorflow_agree_on_the_tutorial_and_stay_out_of_this_process(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "tutorial.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(TESTS)!r})
+        import numpy as np
+        from fake_backends import tutorial_polynomial
+        from autograd_cli import runner
+        from autograd_cli.model import Request
+        request = Request("2*x**3+4*x**2+5*x+6", tutorial_polynomial(), ("x",),
+                          {{"x": np.array([0.5])}}, ("x",), "float32", ("torch", "tensorflow"))
+        rows = runner.start(request, ["torch", "tensorflow"]).results()
+        print(json.dumps({{
+            "rows": [[r.backend, r.status, r.reason, r.dtype,
+                      None if r.values is None else r.values.tolist(),
+                      {{k: v.tolist() for k, v in r.derivatives.items()}}] for r in rows],
+            "imported": sorted(m for m in ("torch", "tensorflow") if m in sys.modules),
+        }}))
+    """))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+    )
+
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["imported"] == [], "the parent imported a framework"
+    assert answer["rows"] == [
+        ["torch", "ok", None, "float32", [9.75], {"x": [10.5]}],
+        ["tensorflow", "ok", None, "float32", [9.75], {"x": [10.5]}],
+    ]
+    assert "leaked" not in done.stderr
