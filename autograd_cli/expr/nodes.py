@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, Union
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Call:
     span: Span
 
 
-Expr = Union[Num, Const, Var, Unary, Binary, Call]
+Expr = Num | Const | Var | Unary | Binary | Call
 
 
 def variables(expr: Expr) -> tuple[str, ...]:

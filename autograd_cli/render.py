@@ -1,0 +1,165 @@
+"""Reports as text: table (rich), json, csv and markdown. Pure functions to strings,
+so the CLI has one place that writes output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+
+from autograd_cli.report import Report, Row
+
+FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
+
+
+def render(report: Report, fmt: str, *, color: bool = False, width: int | None = None) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_dict(), indent=2) + "\n"
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "markdown":
+        return render_markdown(report)
+    if fmt == "table":
+        return render_table(report, color=color, width=width)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def format_value(value: float | None, dtype: str) -> str:
+    """The shortest text that reads back as the same number of ``dtype``."""
+    if value is None:
+        return "—"
+    if dtype == "float32":
+        return str(np.float32(value))
+    return repr(float(value))
+
+
+def format_error(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "0" if value == 0 else f"{value:.2e}"
+
+
+def format_ulps(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "0" if value == 0 else f"{value:.3g}"
+
+
+def _verdict_cell(row: Row) -> str:
+    return row.status if not row.reason else f"{row.status}: {row.reason}"
+
+
+def _headline(report: Report) -> list[str]:
+    lines = [f"f = {report.exact_expression}"]
+    for name, text in report.derivative_expressions.items():
+        lines.append(f"df/d{name} = {text}")
+    return lines
+
+
+def _columns(report: Report) -> list[str]:
+    columns = ["backend", "method", "version"]
+    if len(report.variables) > 1 or len({tuple(r.point.items()) for r in report.rows}) > 1:
+        columns += list(report.variables)
+    if len(report.wrt) > 1:
+        columns.append("wrt")
+    return [*columns, "f", "f'", "abs err", "rel err", "ULP err", "verdict"]
+
+
+def _cells(report: Report, row: Row) -> list[str]:
+    cells = [row.backend, row.method, row.version or "—"]
+    columns = _columns(report)
+    for name in report.variables:
+        if name in columns:
+            cells.append(format_value(row.point[name], report.dtype))
+    if "wrt" in columns:
+        cells.append(row.wrt)
+    return [
+        *cells,
+        format_value(row.value, row.dtype),
+        format_value(row.derivative, row.dtype),
+        format_error(row.abs_error),
+        format_error(row.rel_error),
+        format_ulps(row.ulp_error),
+        _verdict_cell(row),
+    ]
+
+
+def _point_text(report: Report) -> str:
+    points = list(dict.fromkeys(tuple(row.point.items()) for row in report.rows))
+    if len(points) == 1:
+        where = ", ".join(f"{n} = {format_value(v, report.dtype)}" for n, v in points[0])
+        return f"at {where} ({report.dtype})"
+    return f"at {len(points)} points ({report.dtype})"
+
+
+def render_table(report: Report, *, color: bool = False, width: int | None = None) -> str:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        width=width or 160,
+        highlight=False,
+        soft_wrap=False,
+    )
+    for line in _headline(report):
+        console.print(Text(line))
+    console.print(Text(_point_text(report)))
+    console.print()
+    table = Table(show_edge=False, pad_edge=False, header_style="bold" if color else "")
+    for column in _columns(report):
+        numeric = column not in ("backend", "method", "version", "wrt", "verdict")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    previous: tuple[object, ...] | None = None
+    for row in report.rows:
+        key = (tuple(row.point.items()), row.wrt)
+        if previous is not None and key != previous:
+            table.add_section()
+        previous = key
+        style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""
+        cells = _cells(report, row)
+        table.add_row(*cells[:-1], Text(cells[-1], style=style))
+    console.print(table)
+    console.print()
+    console.print(Text(report.verdict(), style=("green" if report.ok else "red") if color else ""))
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def render_markdown(report: Report) -> str:
+    columns = _columns(report)
+    lines = [f"`{line}`  " for line in _headline(report)]
+    lines += [_point_text(report), ""]
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
+    for row in report.rows:
+        cells = [cell.replace("|", "\\|") for cell in _cells(report, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"**{report.verdict()}**", ""]
+    return "\n".join(lines)
+
+
+CSV_COLUMNS = (
+    "backend", "method", "version", "dtype", "wrt", "value", "derivative", "exact",
+    "abs_error", "rel_error", "ulp_error", "status", "reason",
+)
+
+
+def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS[:4], *report.variables, *CSV_COLUMNS[4:]])
+    for row in report.rows:
+        data = row.to_dict()
+        writer.writerow(
+            [*(data[c] for c in CSV_COLUMNS[:4]),
+             *(repr(row.point[n]) for n in report.variables),
+             *("" if data[c] is None else data[c] for c in CSV_COLUMNS[4:])]
+        )
+    return buffer.getvalue()
