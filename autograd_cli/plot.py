@@ -1,0 +1,437 @@
+"""The sweep figure: every backend's derivative over an interval, and its error in ULPs.
+
+The input is a small framework-free contract (:class:`SweepFigureData` holding one
+:class:`Series` per backend, all plain numpy arrays), so the sweep code, the tests and
+anyone scripting gradcheck can draw the same figure without running a backend.
+
+matplotlib is imported only inside the functions that draw: ``gradcheck --help``, a
+parse error or a run without ``--plot`` never pay for it, and
+:func:`validate_plot_path` can reject a bad ``--plot`` path before any work starts. No
+pyplot either: a bare ``Figure`` with an Agg canvas has no global state and needs no
+display.
+
+Large sweeps are decimated with a min/max envelope per bin (:func:`envelope`), never by
+skipping points, so a single-point spike in 10^6 values still shows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+__all__ = [
+    "PLOT_FORMATS",
+    "ULP_FLOOR",
+    "Series",
+    "SweepFigureData",
+    "build_figure",
+    "envelope",
+    "save_figure",
+    "validate_plot_path",
+]
+
+#: File extensions --plot accepts; the format follows the extension.
+PLOT_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+
+#: ULP errors below this (exact results included) are drawn at it, so a log axis keeps them.
+ULP_FLOOR = 1e-3
+
+#: Okabe-Ito colours (safe for colour-blind readers), then line styles and markers, so two
+#: backends stay distinguishable in greyscale print and when their curves coincide.
+_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "x", "s", "+", "^", "D", "v")
+_PNG_DPI = 150
+_TITLE_SIZE = 14.0
+_MIN_TITLE_SIZE = 9.0
+#: NaN/inf markers: one per bin of this many across the axis, so a long run of NaNs is a
+#: row of triangles rather than a smear, while every bin holding one is still marked.
+_FLAG_BINS = 250
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One backend's curve over the sweep.
+
+    ``derivative`` is f'(x) as the backend computed it (any float dtype; drawn as
+    float64, which is exact). ``ulp_error`` is its error against the exact derivative
+    in ULPs of the compared dtype: 0 means exact, NaN or inf means the backend (or the
+    truth) was not finite there; the sign, if any, is ignored.
+    """
+
+    backend: str
+    label: str
+    derivative: np.ndarray
+    ulp_error: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SweepFigureData:
+    """Everything the sweep figure shows, as plain arrays of one length N.
+
+    ``x`` holds the points as the backends saw them (already rounded to ``dtype``),
+    ``exact`` the exact derivative there (float64). ``expression``/``derivative`` are
+    plain text (SymPy's ``str``); the ``*_latex`` forms, when given and parseable by
+    matplotlib's mathtext, are typeset in the title instead.
+    """
+
+    x: np.ndarray
+    exact: np.ndarray
+    series: Sequence[Series]
+    expression: str
+    derivative: str
+    dtype: str = "float32"
+    wrt: str = "x"
+    values: np.ndarray | None = None
+    expression_latex: str | None = None
+    derivative_latex: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.x)
+        if x.ndim != 1 or x.size == 0:
+            raise ValueError(f"x must be a non-empty 1-D array, got shape {x.shape}")
+        arrays: list[tuple[str, Any]] = [("exact", self.exact), ("values", self.values)]
+        for s in self.series:
+            arrays += [(f"{s.backend} derivative", s.derivative),
+                       (f"{s.backend} ulp_error", s.ulp_error)]
+        for name, array in arrays:
+            if array is not None and np.shape(array) != x.shape:
+                raise ValueError(f"{name} has shape {np.shape(array)}, x has {x.shape}")
+
+
+def validate_plot_path(path: Path | str) -> None:
+    """Reject a --plot path that could not be written, before any work starts.
+
+    Raises ValueError with a message fit for the user: unsupported extension, a
+    directory, a missing folder, a folder or an existing file we may not write.
+    Writability is probed by creating (and removing) a file, which is the only answer
+    that holds for read-only mounts, ACLs and root alike. Imports no matplotlib.
+    """
+    path = Path(path)
+    _plot_format(path)
+    if path.is_dir():
+        raise ValueError(f"plot path '{path}' is a directory; give a file name such as "
+                         f"'{path / 'sweep.png'}'")
+    folder = path.parent
+    if not folder.exists():
+        raise ValueError(f"cannot write plot '{path}': folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"cannot write plot '{path}': '{folder}' is not a folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"cannot write plot '{path}': the file exists and is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gradcheck-probe-")
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise ValueError(f"cannot write plot '{path}': folder '{folder}' is not writable "
+                         f"({reason})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _plot_format(path: Path) -> str:
+    """The file format named by the extension, or a ValueError saying which are allowed."""
+    suffix = path.suffix.lower().lstrip(".")
+    allowed = ", ".join(f".{f}" for f in PLOT_FORMATS)
+    if not suffix:
+        raise ValueError(f"plot path '{path}' has no extension; use one of {allowed}")
+    if suffix not in PLOT_FORMATS:
+        raise ValueError(f"unsupported plot format '.{suffix}' in '{path}'; use one of "
+                         f"{allowed}")
+    return suffix
+
+
+def envelope(
+    x: np.ndarray, y: np.ndarray, bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min/max of ``y`` over ``bins`` contiguous runs of points: (bin centre, min, max).
+
+    The runs are those of ``np.array_split(y, bins)``; a bin's centre is halfway between
+    its first and last x (sweeps are sorted).
+
+    Every bin keeps its extremes, so a one-point spike survives any decimation (skipping
+    points would drop it). NaNs are ignored unless a whole bin is NaN, which stays NaN
+    and so shows as a gap. With ``bins >= len(y)`` each point is its own bin.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    if xs.ndim != 1 or xs.shape != ys.shape:
+        raise ValueError(f"x and y must be 1-D of one length, got {xs.shape} and {ys.shape}")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    n = ys.size
+    if n <= bins:
+        return xs.copy(), ys.copy(), ys.copy()
+    # np.array_split's partition: the first n % bins runs hold one point more.
+    size, extra = divmod(n, bins)
+    index = np.arange(bins, dtype=np.int64)
+    starts = index * size + np.minimum(index, extra)
+    last = np.append(starts[1:], n) - 1
+    return 0.5 * (xs[starts] + xs[last]), np.fmin.reduceat(ys, starts), np.fmax.reduceat(
+        ys, starts
+    )
+
+
+def _decimated(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw points up to ``max_points``; above, the envelope as (min, max) pairs per bin."""
+    if x.size <= max_points:
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x_env, y_min, y_max = envelope(x, y, max_points // 2)
+    return np.repeat(x_env, 2), np.column_stack([y_min, y_max]).ravel()
+
+
+def _flagged(x: np.ndarray, mask: np.ndarray, max_points: int) -> np.ndarray:
+    """x of the flagged points; above ``max_points``, the first flagged x in each bin."""
+    index = np.flatnonzero(mask)
+    if index.size <= max_points:
+        return np.asarray(x[index], dtype=np.float64)
+    _, first = np.unique(index * max_points // mask.size, return_index=True)
+    return np.asarray(x[index[first]], dtype=np.float64)
+
+
+def _mathtext_ok(tex: str) -> bool:
+    """Whether mathtext can typeset ``tex``; asked now, since a failure at draw time is fatal."""
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        MathTextParser("path").parse(f"${tex}$")
+    except Exception:
+        return False
+    return True
+
+
+def _plain(text: str) -> str:
+    """Text drawn literally: a '$' would otherwise open mathtext."""
+    return text.replace("$", r"\$")
+
+
+def _title_lines(data: SweepFigureData) -> list[tuple[str | None, str]]:
+    """'f(x) = ...' and 'df/dx = ...' as (mathtext or None if it cannot parse, plain text)."""
+    wrt_tex = data.wrt.replace("_", r"\_")
+    f_tex = d_tex = None
+    if data.expression_latex and _mathtext_ok(data.expression_latex):
+        f_tex = rf"$f({wrt_tex}) = {data.expression_latex}$"
+    if data.derivative_latex and _mathtext_ok(data.derivative_latex):
+        d_tex = rf"$\frac{{\partial f}}{{\partial {wrt_tex}}} = {data.derivative_latex}$"
+    return [
+        (f_tex, _plain(f"f({data.wrt}) = {data.expression}")),
+        (d_tex, _plain(f"df/d{data.wrt} = {data.derivative}")),
+    ]
+
+
+def _set_title(fig: Figure, lines: Sequence[tuple[str | None, str]]) -> Text:
+    """The suptitle, fitted to the figure's width: typeset lines shrink down to a readable
+    size, then give way to plain text wrapped over at most three lines (and cut with …).
+
+    Widths are measured, not scaled: hinting makes text width far from proportional to
+    font size.
+    """
+    import textwrap
+
+    title = fig.suptitle("", fontsize=_MIN_TITLE_SIZE)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    limit = 0.97 * fig.bbox.width
+
+    def width(text: str) -> float:
+        title.set_text(text)
+        return float(title.get_window_extent(renderer).width)
+
+    chosen: list[str] = []
+    for tex, plain in lines:
+        text = tex if tex is not None and width(tex) <= limit else plain
+        chars = len(plain)
+        while text is not tex and width(text) > limit and chars > 20:
+            chars = max(20, int(chars * min(0.9, limit / width(text))))
+            text = "\n".join(textwrap.wrap(plain, chars, max_lines=3, placeholder=" …"))
+        chosen.append(text)
+    size = _TITLE_SIZE
+    for _ in range(5):
+        title.set_fontsize(size)
+        wide = width("\n".join(chosen))
+        if wide <= limit or size <= _MIN_TITLE_SIZE:
+            break
+        size = max(_MIN_TITLE_SIZE, size * 0.97 * limit / wide)
+    return title
+
+
+def _fit_width(fig: Figure, text: Text, min_size: float = 6.0) -> None:
+    """Shrink a text until it fits the figure's width (long labels would be cut)."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    limit = 0.97 * fig.bbox.width
+    width = text.get_window_extent(renderer).width
+    if width > limit:
+        text.set_fontsize(max(min_size, float(text.get_fontsize()) * limit / width))
+
+
+def build_figure(data: SweepFigureData, max_points: int = 4000) -> Figure:
+    """The two-panel sweep figure: derivatives on top, ULP errors (log) below.
+
+    Up to ``max_points`` points per curve are drawn as given; beyond that each curve is
+    its min/max envelope over ``max_points // 2`` bins. Artists carry a ``gid``
+    ("exact", "values", "derivative:<backend>", "ulp:<backend>", "nonfinite:<backend>")
+    so scripts and tests can find the data behind each curve.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2, got {max_points}")
+    x = np.asarray(data.x, dtype=np.float64)
+    fig = Figure(figsize=(10, 7.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax_d, ax_e = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+
+    _draw_derivatives(ax_d, data, x, max_points)
+    _draw_errors(ax_e, data, x, max_points)
+
+    lo, hi = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() else (0.0, 0.0)
+    if lo < hi:
+        pad = 0.01 * (hi - lo)
+        ax_e.set_xlim(lo - pad, hi + pad)
+    ax_e.set_xlabel(data.wrt)
+    _set_title(fig, _title_lines(data))
+    span = f"{data.wrt} from {lo:g} to {hi:g}" if lo < hi else f"{data.wrt} = {lo:g}"
+    labels = " · ".join(_plain(s.label) for s in data.series) or "no backend results"
+    meta = ax_d.set_title(
+        f"{data.dtype} · {x.size:,} points, {span}\n{labels}"
+        + "".join(f"\n{_plain(n)}" for n in data.notes),
+        fontsize=9.5, color="0.25",
+    )
+    _fit_width(fig, meta)
+    return fig
+
+
+def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int) -> None:
+    """Top panel: exact derivative as a wide pale band, each backend as a styled line on it."""
+    from matplotlib.lines import Line2D
+
+    def finite(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
+        return np.where(np.isfinite(a), a, np.nan)
+
+    ex, ey = _decimated(x, finite(data.exact), max_points)
+    handles = ax.plot(ex, ey, color="0.55", lw=5, alpha=0.45, solid_capstyle="butt",
+                      label="exact (SymPy + mpmath)", gid="exact", zorder=1)
+    count = max(len(data.series), 1)
+    for i, s in enumerate(data.series):
+        sx, sy = _decimated(x, finite(s.derivative), max_points)
+        step = max(sx.size // 14, 1)
+        handles += ax.plot(
+            sx, sy, color=_COLORS[i % len(_COLORS)], ls=_LINESTYLES[i % len(_LINESTYLES)],
+            lw=1.4, marker=_MARKERS[i % len(_MARKERS)], ms=6, mfc="none", mew=1.3,
+            markevery=(i * step // count, step), label=_plain(s.label),
+            gid=f"derivative:{s.backend}", zorder=2 + i,
+        )
+    wrt = data.wrt.replace("_", r"\_")
+    ax.set_ylabel(rf"$\partial f/\partial {wrt}$")
+    ax.grid(True, alpha=0.35)
+    if data.values is not None:
+        twin = ax.twinx()
+        vx, vy = _decimated(x, finite(data.values), max_points)
+        handles += twin.plot(vx, vy, color="0.3", ls=(0, (5, 3)), lw=1.1,
+                             label=f"f({_plain(data.wrt)}) (right axis)", gid="values",
+                             zorder=1)
+        twin.set_ylabel(f"f({_plain(data.wrt)})", color="0.3")
+        twin.tick_params(axis="y", colors="0.3")
+        # An invisible copy of f(x) here (add_artist: no autoscaling) so loc="best" avoids it.
+        ax.add_artist(Line2D(vx, vy, transform=twin.transData, visible=False))
+    ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.9)
+
+
+def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int) -> None:
+    """Bottom panel: |error| in ULPs on a log axis; exact results sit on the floor band,
+    NaN/inf errors are triangles along the top edge, counted in the legend."""
+    ax.set_yscale("log")
+    top = 1.0
+    handles = []
+    flags = []
+    for i, s in enumerate(data.series):
+        color = _COLORS[i % len(_COLORS)]
+        marker = _MARKERS[i % len(_MARKERS)]
+        u = np.abs(np.asarray(s.ulp_error, dtype=np.float64))
+        bad = ~np.isfinite(u)
+        shown = np.where(bad, np.nan, np.maximum(u, ULP_FLOOR))
+        worst = float(np.max(u[~bad])) if (~bad).any() else None
+        top = max(top, worst or 0.0)
+        summary = ("no finite error" if worst is None else "exact at every point"
+                   if worst == 0 else f"max {worst:.3g} ULP")
+        sx, sy = _decimated(x, shown, max_points)
+        handles += ax.plot(sx, sy, ls="none", marker=marker, ms=3.5,
+                           mfc="none" if marker not in "x+" else color, mew=0.9, color=color,
+                           alpha=0.85, label=f"{_plain(s.backend)}: {summary}",
+                           gid=f"ulp:{s.backend}", zorder=3 + i)
+        if bad.any():
+            flags.append((s, color, bad))
+    handles += [ax.axhline(0.5, color="black", ls=(0, (4, 2)), lw=1.0, alpha=0.8, zorder=20,
+                           label="½ ULP (correctly rounded)")]
+    for i, (s, color, bad) in enumerate(flags):
+        fx = _flagged(x, bad, min(max_points, _FLAG_BINS))
+        handles += ax.plot(fx, np.full(fx.size, 1.0 - 0.045 * i), ls="none", marker="v",
+                           ms=7, color=color, mec="white", mew=0.5, clip_on=False,
+                           transform=ax.get_xaxis_transform(), zorder=30,
+                           label=f"{_plain(s.backend)}: {int(bad.sum()):,} NaN/inf (▼ at top)",
+                           gid=f"nonfinite:{s.backend}")
+    # Reserve room at the top for the NaN strip and the legend, so neither hides data.
+    columns = min(3, len(handles))
+    legend_top = 1.0 - 0.045 * len(flags) - (0.02 if flags else 0.0)
+    reserve = 1.0 - legend_top + 0.04 + 0.075 * -(-len(handles) // columns)
+    low = np.log10(ULP_FLOOR / 2.5)
+    high = low + (np.log10(max(top, 1.0) * 1.5) - low) / max(1.0 - reserve, 0.3)
+    ax.set_ylim(10**low, 10**high)
+    ax.axhspan(10**low, ULP_FLOOR * 2.5, color="0.9", zorder=0, lw=0)
+    ax.text(1.006, ULP_FLOOR, "exact or\n< 10$^{-3}$", transform=ax.get_yaxis_transform(),
+            ha="left", va="center", fontsize=7.5, color="0.3", clip_on=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, legend_top),
+              fontsize=8.5, framealpha=0.9, ncols=columns)
+    ax.set_ylabel(f"|error|, ULPs of {data.dtype}\n(log; < 10$^{{-3}}$ drawn at 10$^{{-3}}$)")
+    ax.grid(True, which="major", alpha=0.35)
+
+
+def save_figure(fig: Figure, path: Path | str, dpi: int = _PNG_DPI) -> None:
+    """Write ``fig`` in the format its extension names, all or nothing.
+
+    The file is written next to its destination and moved in place with os.replace, so a
+    crash or a full disk never leaves a half-written plot where an old one stood.
+    """
+    path = Path(path)
+    fmt = _plot_format(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        os.chmod(tmp, _new_file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _metadata(fmt: str) -> dict[str, Any]:
+    """Say who made the file; drop dates so the same sweep gives the same SVG/PDF bytes."""
+    if fmt == "png":
+        return {"Software": "gradcheck (matplotlib)"}
+    if fmt == "svg":
+        return {"Creator": "gradcheck (matplotlib)", "Date": None}
+    return {"Creator": "gradcheck (matplotlib)", "CreationDate": None}
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode a plain open() would give (mkstemp's 0600 would hide reports from others)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
