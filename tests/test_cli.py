@@ -178,3 +178,29 @@ def test_cheap_paths_load_no_framework():
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
                                 text=True, check=False)
         assert result.stderr.strip().splitlines()[-1] == "[]", (args, result.stderr)
+
+
+PLUGINS = {
+    "GRADCHECK_PLUGINS": "segv=tests.fake_backends:Segfault,hang=tests.fake_backends:Hang,"
+    "ghost=tests.fake_backends:Missing,boom=tests.fake_backends:Raise"
+}
+
+
+def test_failing_backends_are_rows_and_exit_3(gradcheck):
+    result = gradcheck("x**2", "--at", "3", "--backends", "analytic,segv,hang,ghost,boom",
+                       "--timeout", "3", "--format", "json", env=PLUGINS)
+    assert result.returncode == 3, result.stderr
+    rows = {row["backend"]: row for row in json.loads(result.stdout)["results"]}
+    assert rows["analytic"]["status"] == "ok" and rows["analytic"]["derivative"] == 6.0
+    assert rows["segv"]["status"] == "crashed" and "SIGSEGV" in rows["segv"]["reason"]
+    assert rows["hang"]["status"] == "timeout"
+    assert rows["ghost"]["status"] == "unavailable"
+    assert rows["boom"]["status"] == "error"
+    assert "Traceback" not in result.stderr
+
+
+def test_failing_backend_table_still_prints(gradcheck):
+    result = gradcheck("x**2", "--at", "3", "--backends", "analytic,segv", env=PLUGINS)
+    assert result.returncode == 3
+    assert "crashed: killed by SIGSEGV" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].startswith("FAIL: could not run: segv")

@@ -1,0 +1,137 @@
+"""`make bench`: gradcheck's costs next to plain framework scripts, measured side by side.
+
+Every command runs cold (a fresh interpreter) and the rounds interleave the commands,
+so a busy machine slows all of them alike; the median of the rounds is reported.
+Targets from the issues are printed beside the measured ratios; nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXPRESSION = "2*x**3+4*x**2+5*x+6"
+BIN = Path(sys.executable).parent
+GRADCHECK = str(BIN / "gradcheck")
+PYTHON = sys.executable
+
+TF_ONLY = """
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow as tf
+x = tf.Variable(0.5)
+with tf.GradientTape() as tape:
+    y = 2 * x ** 3 + 4 * x ** 2 + 5 * x + 6
+print(float(tape.gradient(y, x)))
+"""
+
+TUTORIAL = """
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import torch
+x = torch.tensor(0.5, requires_grad=True)
+y = 2 * x ** 3 + 4 * x ** 2 + 5 * x + 6
+y.backward()
+print(float(x.grad))
+import tensorflow as tf
+x = tf.Variable(0.5)
+with tf.GradientTape() as tape:
+    y = 2 * x ** 3 + 4 * x ** 2 + 5 * x + 6
+print(float(tape.gradient(y, x)))
+"""
+
+BARE_SWEEP = """
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import torch
+x = torch.linspace(-4, 4, 1_000_000, requires_grad=True)
+y = 2 * x ** 3 + 4 * x ** 2 + 5 * x + 6
+y.backward(torch.ones_like(y))
+print(float(x.grad.sum()))
+import tensorflow as tf
+x = tf.Variable(tf.linspace(-4.0, 4.0, 1_000_000))
+with tf.GradientTape() as tape:
+    y = 2 * x ** 3 + 4 * x ** 2 + 5 * x + 6
+print(float(tf.reduce_sum(tape.gradient(y, x))))
+"""
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        sys.exit(f"benchmark command failed ({result.returncode}): {' '.join(command)}\n"
+                 f"{result.stderr[-2000:]}")
+    return elapsed
+
+
+def peak_rss_mib(command: list[str]) -> float:
+    """Peak resident memory of the command's largest process (children included)."""
+    result = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
+    for line in result.stderr.splitlines():
+        if "Maximum resident set size" in line:
+            return int(line.rsplit(":", 1)[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sweep-points", type=int, default=1_000_000)
+    args = parser.parse_args()
+    env_note = os.environ.get("OPENBLAS_CORETYPE")
+    with tempfile.TemporaryDirectory() as folder:
+        scripts = {}
+        for name, text in (("tf_only", TF_ONLY), ("tutorial", TUTORIAL), ("bare_sweep", BARE_SWEEP)):
+            path = Path(folder) / f"{name}.py"
+            path.write_text(text)
+            scripts[name] = [PYTHON, str(path)]
+        commands = {
+            "plain TF script (import + one GradientTape)": scripts["tf_only"],
+            "tutorial script (torch, then TF)": scripts["tutorial"],
+            "gradcheck --at 0.5 (analytic, torch, TF)": [GRADCHECK, EXPRESSION, "--at", "0.5"],
+            "plain sweep script (torch + TF, 10^6 points)": scripts["bare_sweep"],
+            f"gradcheck --range -4 4 --num {args.sweep_points}": [
+                GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num", str(args.sweep_points),
+            ],
+            "gradcheck --help": [GRADCHECK, "--help"],
+            "gradcheck backends": [GRADCHECK, "backends"],
+            "gradcheck with a parse error": [GRADCHECK, "2x+1", "--at", "1"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for round_number in range(args.rounds):
+            print(f"round {round_number + 1}/{args.rounds} ...", file=sys.stderr)
+            for name, command in commands.items():
+                times[name].append(timed(command))
+        median = {name: statistics.median(values) for name, values in times.items()}
+
+    width = max(len(name) for name in median) + 2
+    print(f"{'command':<{width}} {'median s':>9}  (rounds: {args.rounds}, cold processes)")
+    for name, value in median.items():
+        print(f"{name:<{width}} {value:9.2f}")
+    tf_only = median["plain TF script (import + one GradientTape)"]
+    point = median["gradcheck --at 0.5 (analytic, torch, TF)"]
+    sweep = median[f"gradcheck --range -4 4 --num {args.sweep_points}"]
+    print()
+    print("ratio                                              measured  target")
+    print(f"gradcheck point / plain TF script                  {point / tf_only:8.2f}  <= 1.10")
+    print(f"tutorial script / plain TF script                  "
+          f"{median['tutorial script (torch, then TF)'] / tf_only:8.2f}  (about 1.4)")
+    print(f"gradcheck 10^6 sweep / gradcheck point             {sweep / point:8.2f}  <= 1.30")
+    print(f"gradcheck 10^6 sweep / plain sweep script          "
+          f"{sweep / median['plain sweep script (torch + TF, 10^6 points)']:8.2f}")
+    for name in ("gradcheck --help", "gradcheck backends", "gradcheck with a parse error"):
+        print(f"{name + ' (s)':<50} {median[name]:8.2f}  <= 0.50")
+    if env_note:
+        print(f"\nnote: OPENBLAS_CORETYPE={env_note} is set on this machine", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
