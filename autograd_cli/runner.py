@@ -8,6 +8,12 @@ shared-memory block and answers come back through one block per worker, so large
 arrays are never pickled; the pipe carries only small metadata (:class:`worker.Reply`).
 Every way a worker can fail becomes that backend's row, and every process and block is
 given back in every outcome: answer, crash, timeout, Ctrl-C, interpreter exit.
+
+Why a pool: a sweep evaluated in chunks, or a suite of dozens of cases, would pay each
+framework's import once per request. A :class:`Pool` keeps one worker per backend
+between submissions and replaces it only after it crashed or timed out; a backend that
+cannot be imported is remembered as unavailable. :func:`start` is a pool of one
+submission whose workers end with it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
 from multiprocessing.shared_memory import SharedMemory
@@ -37,7 +44,7 @@ import numpy as np
 
 from autograd_cli import backends as registry
 from autograd_cli import worker
-from autograd_cli.model import BackendResult, Request
+from autograd_cli.model import BackendResult, Request, RunStatus
 
 #: Our shared-memory blocks are named ``gradcheck_<pid of the parent>_<random>``, so
 #: leftovers can be traced to the process that made them.
@@ -57,57 +64,104 @@ def start(
     verbose: bool = False,
 ) -> Run:
     """Launch a worker per isolated backend and return at once; rows come from
-    :meth:`Run.results`. ``jobs`` caps the workers alive at a time (default: all);
+    :meth:`Run.results`. ``jobs`` caps the workers computing at a time (default: all);
     ``isolate=False`` runs everything in this process, for debugging."""
     return Run(request, backends, jobs=jobs, isolate=isolate, verbose=verbose)
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """A backend that will run, with what the parent can know without its framework."""
+    """A backend that can run, with what the parent can know without its framework."""
 
-    index: int
     name: str
     target: str
     method: str
     version: str | None
     isolated: bool
+    dtypes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Why a backend cannot run at all; a pool keeps it for its whole life."""
+
+    status: RunStatus
+    reason: str
+    method: str = ""
+    version: str | None = None
+
+    def row(self, name: str, dtype: str) -> BackendResult:
+        return BackendResult(name, self.status, dtype, self.method, self.version,
+                             reason=self.reason)
 
 
 @dataclass
 class _Worker:
+    """One backend's process. ``output`` and ``deadline`` belong to the submission it
+    is computing for, if any."""
+
     plan: _Plan
     process: SpawnProcess
     conn: Connection
-    output: SharedMemory | None
-    started: float
-    deadline: float
+    output: SharedMemory | None = None
+    started: float = 0.0
+    deadline: float = math.inf
+    busy: bool = False
+
+    def drop_output(self) -> None:
+        if self.output is not None:
+            _discard(self.output)
+            self.output = None
 
     def stop(self) -> None:
         """Kill (if still running), reap, and give back the pipe and the output block."""
         _terminate(self.process)
         self.conn.close()
-        if self.output is not None:
-            _discard(self.output)
-            self.output = None
+        self.drop_output()
+
+    def dead_or_confused(self) -> bool:
+        """An idle worker that exited, or that has something to say nobody asked for."""
+        try:
+            return self.process.exitcode is not None or self.conn.poll()
+        except (OSError, ValueError):
+            return True
 
 
 class _Resources:
-    """What a run must give back in every outcome: worker processes and shared blocks.
+    """What a pool must give back in every outcome: worker processes and shared blocks.
 
-    Kept apart from :class:`Run` so a finalizer (a Run dropped unfinished) and the exit
-    hook (Ctrl-C between ``start`` and ``results``) can release it without the Run.
+    Kept apart from :class:`Pool` and :class:`Run` so finalizers (a pool or run dropped
+    unfinished) and the exit hook (Ctrl-C between ``submit`` and ``results``) can
+    release it without them.
     """
 
     def __init__(self) -> None:
-        self.workers: list[_Worker] = []
+        self.workers: dict[str, _Worker] = {}
         self.inputs: SharedMemory | None = None
+        self.submission: int | None = None  # the one in flight
         _OPEN.add(self)
+
+    def end_submission(self, submission: int) -> None:
+        """Free a submission's blocks and kill the workers still computing for it; the
+        idle ones stay for the next submission. A no-op for a finished submission."""
+        if self.submission != submission:
+            return
+        self.submission = None
+        for name, w in list(self.workers.items()):
+            if w.busy:
+                del self.workers[name]
+                w.stop()
+            else:
+                w.drop_output()
+        if self.inputs is not None:
+            _discard(self.inputs)
+            self.inputs = None
 
     def release(self) -> None:
         _OPEN.discard(self)
+        self.submission = None
         while self.workers:
-            self.workers.pop().stop()
+            self.workers.popitem()[1].stop()
         if self.inputs is not None:
             _discard(self.inputs)
             self.inputs = None
@@ -124,8 +178,174 @@ def _release_all() -> None:
         resources.release()
 
 
+class Pool:
+    """Workers that outlive a request: each backend's framework loads once per pool.
+
+    A worker is spawned on a backend's first submission and reused after; one that
+    timed out or crashed is killed with its children, gives that submission its row,
+    and is replaced at the next submission. One submission at a time: :meth:`submit`
+    raises RuntimeError while the previous :class:`Run` is neither collected nor closed.
+    """
+
+    def __init__(
+        self,
+        backends: Sequence[str],
+        *,
+        jobs: int | None = None,
+        isolate: bool = True,
+        verbose: bool = False,
+    ) -> None:
+        if jobs is not None and jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {jobs}")
+        self.backends = tuple(backends)
+        #: Workers each backend has started so far (a reused worker counts once).
+        self.spawns: dict[str, int] = {}
+        #: Seconds the latest worker of each backend took to import its framework;
+        #: included in the ``seconds`` of the first row it computed.
+        self.import_seconds: dict[str, float] = {}
+        self._jobs = jobs
+        self._isolate = isolate
+        self._verbose = verbose
+        self._one_shot = False
+        self._closed = False
+        self._plans: dict[str, _Plan | _Refusal] = {}
+        self._submissions = 0
+        self._current: weakref.ref[Run] | None = None
+        self._resources = _Resources()
+        self._finalizer = weakref.finalize(self, self._resources.release)
+        self._finalizer.atexit = False  # _release_all covers exit, in the right order
+
+    def submit(self, request: Request, backends: Sequence[str] | None = None) -> Run:
+        """Start the pool's backends (or ``backends``, rows in that order: a suite's
+        cases need not all ask for the same ones) on ``request`` and return at once;
+        :meth:`Run.results` collects the rows."""
+        run = Run.__new__(Run)
+        self._attach(run, request, self.backends if backends is None else tuple(backends))
+        return run
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """The process id of each backend's live worker."""
+        return {
+            name: w.process.pid
+            for name, w in self._resources.workers.items()
+            if w.process.pid is not None and w.process.exitcode is None
+        }
+
+    def close(self) -> None:
+        """End every worker (a submission in flight is abandoned) and unlink every
+        block; safe to call again."""
+        self._closed = True
+        current = self._current() if self._current is not None else None
+        if current is not None:
+            current.close()
+        self._finalizer()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _attach(self, run: Run, request: Request, backends: tuple[str, ...]) -> None:
+        if self._closed:
+            raise RuntimeError("this pool is closed")
+        current = self._current() if self._current is not None else None
+        if current is not None and not current._closed:
+            raise RuntimeError(
+                "the previous submission is still in flight: collect its results() "
+                "or close() it first"
+            )
+        self._submissions += 1
+        self._current = weakref.ref(run)
+        run._setup(self, request, backends, self._submissions)
+
+    def _plan(self, name: str, dtype: str) -> _Plan | BackendResult:
+        """What this process knows about a backend without importing its framework; a
+        backend that cannot run gets its row here, without spawning anything."""
+        plan = self._plans.get(name)
+        if plan is None:
+            plan = self._plans[name] = _inspect(name)
+        if isinstance(plan, _Refusal):
+            return plan.row(name, dtype)
+        if dtype not in plan.dtypes:
+            reason = f"{name} does not compute in {dtype}"
+            return BackendResult(name, "unavailable", dtype, plan.method, plan.version,
+                                 reason=reason)
+        return plan
+
+    def _refuse(self, row: BackendResult) -> None:
+        """Remember a backend whose framework failed to import, so it is not retried."""
+        if row.status == "unavailable" and row.reason is not None:
+            self._plans[row.backend] = _Refusal("unavailable", row.reason, row.method,
+                                                row.version)
+
+    def _ready_worker(self, plan: _Plan) -> tuple[_Worker, bool]:
+        """This backend's idle worker, or a fresh one (and True) if it has none or the
+        one it had died while idle."""
+        workers = self._resources.workers
+        w = workers.get(plan.name)
+        if w is not None and w.dead_or_confused():
+            self._retire(w)
+            w = None
+        if w is not None:
+            return w, False
+        ours, theirs = _SPAWN.Pipe(duplex=True)
+        process = _SPAWN.Process(
+            target=worker.main, args=(theirs, self._verbose), name=f"gradcheck-{plan.name}",
+            daemon=True,
+        )
+        try:
+            with _parent_main_hidden(not plan.target.startswith("__main__:")):
+                process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # the worker's copy is the only one left, so EOF means death
+        self.spawns[plan.name] = self.spawns.get(plan.name, 0) + 1
+        w = workers[plan.name] = _Worker(plan, process, ours)
+        return w, True
+
+    def _retire(self, w: _Worker) -> None:
+        if self._resources.workers.get(w.plan.name) is w:
+            del self._resources.workers[w.plan.name]
+        w.stop()
+
+
+def _inspect(name: str) -> _Plan | _Refusal:
+    target = registry.REGISTRY.get(name)
+    if target is None:
+        return _Refusal("unavailable", f"unknown backend {name!r}")
+    try:
+        cls = registry.backend_class(name)
+        installed = cls.is_installed()
+    except ImportError as exc:
+        return _Refusal("unavailable", str(exc))
+    except Exception as exc:
+        return _Refusal("error", worker.one_line(exc))
+    try:
+        version = cls.version()
+    except Exception:
+        version = None
+    method = cls.method
+    if not installed:
+        reason = f"{cls.module} is not installed"
+        if cls.install_hint:
+            reason += f" ({cls.install_hint})"
+        return _Refusal("unavailable", reason, method, version)
+    isolated = bool(getattr(cls, "isolated", True))
+    return _Plan(name, target, method, version, isolated, tuple(cls.dtypes))
+
+
 class Run:
-    """Backends started by :func:`start`; :meth:`results` collects their rows."""
+    """One request on a pool's backends; :meth:`results` collects their rows.
+
+    Built by :func:`start` (``Run(request, backends, ...)``: a pool of its own, whose
+    workers end with the run) or by :meth:`Pool.submit`.
+    """
+
+    _closed: bool
 
     def __init__(
         self,
@@ -136,28 +356,44 @@ class Run:
         isolate: bool = True,
         verbose: bool = False,
     ) -> None:
-        if jobs is not None and jobs < 1:
-            raise ValueError(f"jobs must be at least 1, not {jobs}")
+        pool = Pool(backends, jobs=jobs, isolate=isolate, verbose=verbose)
+        pool._one_shot = True
+        pool._attach(self, request, pool.backends)
+
+    def _setup(
+        self, pool: Pool, request: Request, backends: tuple[str, ...], submission: int
+    ) -> None:
+        self._closed = False
+        self._pool = pool
         self._request = request
-        self._names = tuple(backends)
-        self._jobs = jobs
-        self._verbose = verbose
+        self._submission = submission
+        self._names = backends
         self._rows: list[BackendResult | None] = [None] * len(self._names)
+        self._slots: dict[str, list[int]] = {}
         self._undelivered: deque[int] = deque()
         self._local: list[_Plan] = []
         self._queue: deque[_Plan] = deque()
-        self._resources = _Resources()
-        self._finalizer = weakref.finalize(self, self._resources.release)
+        self._busy: list[_Worker] = []
+        self._resources = resources = pool._resources
+        end: Callable[[], None] = (
+            resources.release if pool._one_shot else partial(resources.end_submission, submission)
+        )
+        self._finalizer = weakref.finalize(self, end)
         self._finalizer.atexit = False  # _release_all covers exit, in the right order
         self._inputs: str | dict[str, np.ndarray] = {}
         self._shared = False
         self._closed = False
+        resources.submission = submission
         try:
             for index, name in enumerate(self._names):
-                plan = _plan(index, name, request)
+                if name in self._slots:
+                    self._slots[name].append(index)
+                    continue
+                self._slots[name] = [index]
+                plan = pool._plan(name, request.dtype)
                 if isinstance(plan, BackendResult):
-                    self._decide(index, plan)
-                elif isolate and plan.isolated:
+                    self._decide(name, plan)
+                elif pool._isolate and plan.isolated:
                     self._queue.append(plan)
                 else:
                     self._local.append(plan)
@@ -174,19 +410,24 @@ class Run:
         """Every row, in the order of ``backends``; blocks until the last one is in.
 
         ``on_result`` sees each row as it arrives (in-process rows first). Ctrl-C here
-        kills the workers and frees the shared memory before the interrupt goes on.
+        kills the workers still computing and frees the shared memory before the
+        interrupt goes on.
         """
-        if self._closed and None in self._rows:
+        if None in self._rows and (
+            self._closed or self._resources.submission != self._submission
+        ):
             raise RuntimeError("this run was closed before its results were collected")
         try:
             self._deliver(on_result)
             while self._local:
                 plan = self._local.pop(0)
-                self._decide(plan.index, _run_here(plan, self._request, self._verbose))
+                row = _run_here(plan, self._request, self._pool._verbose)
+                self._pool._refuse(row)
+                self._decide(plan.name, row)
                 self._deliver(on_result)
-            while self._resources.workers or self._queue:
+            while self._busy or self._queue:
                 self._fill()
-                if self._resources.workers:
+                if self._busy:
                     self._step()
                 self._deliver(on_result)
         except BaseException:
@@ -198,10 +439,12 @@ class Run:
         return rows
 
     def close(self) -> None:
-        """Kill whatever still runs and unlink every block; safe to call again."""
+        """Kill whatever still computes for this run and unlink its blocks (with a run
+        from :func:`start`, end its workers too); safe to call again."""
         self._closed = True
         self._queue.clear()
         self._local.clear()
+        self._busy.clear()
         self._finalizer()
 
     def cancel(self) -> None:
@@ -214,9 +457,10 @@ class Run:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _decide(self, index: int, row: BackendResult) -> None:
-        self._rows[index] = row
-        self._undelivered.append(index)
+    def _decide(self, name: str, row: BackendResult) -> None:
+        for index in self._slots[name]:
+            self._rows[index] = row
+            self._undelivered.append(index)
 
     def _deliver(self, on_result: Callable[[BackendResult], None] | None) -> None:
         while self._undelivered:
@@ -230,7 +474,8 @@ class Run:
         names = tuple(request.points)
         itemsize = np.dtype(request.dtype).itemsize
         input_bytes = len(names) * request.size * itemsize
-        at_once = min(self._jobs or len(self._queue), len(self._queue))
+        jobs = self._pool._jobs
+        at_once = min(jobs or len(self._queue), len(self._queue))
         if not _room_for(input_bytes + at_once * self._output_bytes()):
             return request.inputs()
         try:
@@ -250,69 +495,83 @@ class Run:
         return (1 + len(request.wrt)) * request.size * np.dtype(request.dtype).itemsize
 
     def _fill(self) -> None:
-        while self._queue and (
-            self._jobs is None or len(self._resources.workers) < self._jobs
-        ):
-            self._launch(self._queue.popleft())
+        jobs = self._pool._jobs
+        while self._queue and (jobs is None or len(self._busy) < jobs):
+            self._dispatch(self._queue.popleft())
 
-    def _launch(self, plan: _Plan) -> None:
+    def _dispatch(self, plan: _Plan) -> None:
+        """Hand the task to the backend's worker; a worker found dead while idle is
+        replaced once, silently, since this submission did not kill it."""
         request = self._request
-        output: SharedMemory | None = None
-        if self._shared:
-            with suppress(OSError):
-                output = _create_block(self._output_bytes())
-        task = worker.Task(
-            backend=plan.name,
-            target=plan.target,
-            expr=request.expr,
-            wrt=tuple(request.wrt),
-            dtype=request.dtype,
-            size=request.size,
-            variables=tuple(request.points),
-            inputs=self._inputs,
-            output=None if output is None else output.name,
-            verbose=self._verbose,
-        )
-        reader, writer = _SPAWN.Pipe(duplex=False)
-        process = _SPAWN.Process(
-            target=worker.main, args=(task, writer), name=f"gradcheck-{plan.name}", daemon=True
-        )
-        try:
-            with _parent_main_hidden(not plan.target.startswith("__main__:")):
-                process.start()
-        except Exception as exc:
-            reader.close()
-            if output is not None:
-                _discard(output)
-            self._decide(plan.index, _failed(plan, request, "error", worker.one_line(exc)))
+        for _ in range(2):
+            try:
+                w, fresh = self._pool._ready_worker(plan)
+            except Exception as exc:
+                self._decide(plan.name, _failed(plan, request, "error", worker.one_line(exc)))
+                return
+            if self._shared and w.output is None:
+                with suppress(OSError):
+                    w.output = _create_block(self._output_bytes())
+            w.busy = True
+            w.started = time.monotonic()
+            w.deadline = w.started + float(request.timeout)
+            self._busy.append(w)
+            task = worker.Task(
+                backend=plan.name,
+                target=plan.target,
+                expr=request.expr,
+                wrt=tuple(request.wrt),
+                dtype=request.dtype,
+                size=request.size,
+                variables=tuple(request.points),
+                inputs=self._inputs,
+                output=None if w.output is None else w.output.name,
+                verbose=self._pool._verbose,
+            )
+            try:
+                w.conn.send(task)
+            except OSError:
+                if fresh:  # it died before reading its first task: leave it to _step
+                    return
+                self._busy.remove(w)
+                w.busy = False
+                self._pool._retire(w)
+                continue
+            except Exception as exc:  # unpicklable: nothing was written, the worker is fine
+                self._busy.remove(w)
+                w.busy = False
+                w.drop_output()
+                self._decide(plan.name, _failed(plan, request, "error", worker.one_line(exc)))
             return
-        finally:
-            writer.close()  # ours; the worker's copy is the only one left, so EOF means death
-        now = time.monotonic()
-        self._resources.workers.append(
-            _Worker(plan, process, reader, output, now, now + float(request.timeout))
-        )
 
     def _step(self) -> None:
         """Wait for the next answer, death or deadline, and turn each into a row."""
-        workers = self._resources.workers
-        deadline = min(w.deadline for w in workers)
+        busy = self._busy
+        deadline = min(w.deadline for w in busy)
         timeout = None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
-        ready = wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout)
-        for w in list(workers):
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+        for w in list(busy):
             if w.conn in ready or w.process.sentinel in ready:
-                row = self._answer(w)
+                row, healthy = self._answer(w)
             elif time.monotonic() >= w.deadline:
                 reason = f"no answer within {float(self._request.timeout)} s"
                 row = _failed(w.plan, self._request, "timeout", reason, self._request.timeout)
+                healthy = False
             else:
                 continue
-            w.stop()
-            workers.remove(w)
-            self._decide(w.plan.index, row)
+            busy.remove(w)
+            w.busy = False
+            if healthy and not self._pool._one_shot:
+                w.drop_output()
+            else:
+                self._pool._retire(w)
+            self._pool._refuse(row)
+            self._decide(w.plan.name, row)
 
-    def _answer(self, w: _Worker) -> BackendResult:
+    def _answer(self, w: _Worker) -> tuple[BackendResult, bool]:
+        """The row, and whether the worker can take another task."""
         request = self._request
+        plan = w.plan
         reply: object = None
         if w.conn.poll():
             try:
@@ -321,13 +580,13 @@ class Run:
                 reply = None
             except Exception as exc:
                 reason = f"unreadable answer: {worker.one_line(exc)}"
-                return _failed(w.plan, request, "error", reason)
+                return _failed(plan, request, "error", reason), False
         if isinstance(reply, worker.Reply):
-            return self._from_reply(w, reply)
+            healthy = reply.status != "unavailable" and w.process.exitcode is None
+            return self._from_reply(w, reply), healthy
         w.process.join(timeout=5.0)
-        return _failed(
-            w.plan, request, "crashed", _death(w.process.exitcode), time.monotonic() - w.started
-        )
+        seconds = time.monotonic() - w.started
+        return _failed(plan, request, "crashed", _death(w.process.exitcode), seconds), False
 
     def _from_reply(self, w: _Worker, reply: worker.Reply) -> BackendResult:
         request = self._request
@@ -342,11 +601,13 @@ class Run:
         if w.output is not None and any(isinstance(slot, str) for slot in reply.slots):
             _discard(w.output, keep_mapped=True)  # the arrays above now own the mapping
             w.output = None
+        if reply.import_seconds is not None:
+            self._pool.import_seconds[w.plan.name] = reply.import_seconds
         ok = reply.status == "ok"
         return _result(
             backend=w.plan.name,
             status=reply.status,
-            dtype=reply.dtype,
+            dtype=reply.dtype or request.dtype,
             method=reply.method or w.plan.method,
             version=w.plan.version,
             values=arrays[0] if ok else None,
@@ -355,36 +616,6 @@ class Run:
             seconds=reply.seconds,
             extra=reply.extra,
         )
-
-
-def _plan(index: int, name: str, request: Request) -> _Plan | BackendResult:
-    """What this process learns about a backend without importing its framework; a
-    backend that cannot run at all gets its row here, without spawning anything."""
-    dtype = request.dtype
-    target = registry.REGISTRY.get(name)
-    if target is None:
-        return BackendResult(name, "unavailable", dtype, reason=f"unknown backend {name!r}")
-    try:
-        cls = registry.backend_class(name)
-        installed = cls.is_installed()
-    except ImportError as exc:
-        return BackendResult(name, "unavailable", dtype, reason=str(exc))
-    except Exception as exc:
-        return BackendResult(name, "error", dtype, reason=worker.one_line(exc))
-    try:
-        version = cls.version()
-    except Exception:
-        version = None
-    method = cls.method
-    if not installed:
-        reason = f"{cls.module} is not installed"
-        if cls.install_hint:
-            reason += f" ({cls.install_hint})"
-        return BackendResult(name, "unavailable", dtype, method, version, reason=reason)
-    if dtype not in cls.dtypes:
-        reason = f"{name} does not compute in {dtype}"
-        return BackendResult(name, "unavailable", dtype, method, version, reason=reason)
-    return _Plan(index, name, target, method, version, bool(getattr(cls, "isolated", True)))
 
 
 def _run_here(plan: _Plan, request: Request, verbose: bool) -> BackendResult:

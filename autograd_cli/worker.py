@@ -2,14 +2,17 @@
 
 :mod:`autograd_cli.runner` starts :func:`main` with the *spawn* method, so a worker
 is a fresh interpreter that imports only numpy, this module, the backend's module and
-its framework. Inputs arrive in a shared-memory block the parent owns, outputs go back
-into another; only small metadata (:class:`Reply`) crosses the pipe. :func:`evaluate`
-is also the in-process path, so both paths classify failures the same way.
+its framework. It then answers one :class:`Task` after another (a pool reuses it, so
+the framework loads once) until the parent hangs up. Inputs arrive in a shared-memory
+block the parent owns, outputs go back into another; only small metadata
+(:class:`Reply`) crosses the pipe. :func:`evaluate` is also the in-process path, so
+both paths classify failures the same way.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import gc
 import importlib
 import os
 import pickle
@@ -37,7 +40,7 @@ Status = Literal["ok", "error", "unavailable"]
 
 @dataclass(frozen=True)
 class Task:
-    """What a worker is asked to do; pickled once, when the process starts."""
+    """What a worker is asked to do: one request, sent through the pipe."""
 
     backend: str
     target: str  # "module:Class", so the worker never consults the registry
@@ -69,7 +72,8 @@ class Outcome:
 class Reply:
     """The metadata a worker sends back. ``slots`` follows the output block's layout
     (values, then one per wrt): a dtype string means "written into the block as this
-    dtype", an array means it did not fit there and travelled through the pipe."""
+    dtype", an array means it did not fit there and travelled through the pipe.
+    ``import_seconds`` is set on a worker's first answer only; ``seconds`` includes it."""
 
     status: Status
     method: str
@@ -78,6 +82,7 @@ class Reply:
     seconds: float
     extra: dict[str, Any]
     slots: list[str | np.ndarray]
+    import_seconds: float | None = None
 
 
 def load(target: str) -> type[Backend]:
@@ -120,16 +125,26 @@ def evaluate(
             derivatives=derivatives,
             extra=dict(result.extra),
         )
-    except ImportError as exc:
-        if verbose:
-            traceback.print_exc()
-        outcome = Outcome("unavailable", reason=str(exc).strip() or one_line(exc))
     except Exception as exc:
-        if verbose:
-            traceback.print_exc()
-        outcome = Outcome("error", reason=one_line(exc))
+        outcome = _failure(exc, verbose)
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def _failure(exc: Exception, verbose: bool) -> Outcome:
+    if verbose:
+        traceback.print_exc()
+    if isinstance(exc, ImportError):
+        return Outcome("unavailable", reason=str(exc).strip() or one_line(exc))
+    return Outcome("error", reason=one_line(exc))
+
+
+def _import(target: str) -> None:
+    """Import the backend and its framework before the first evaluation, so the
+    import is timed apart from the evaluation."""
+    module = load(target).module
+    if module:
+        importlib.import_module(module)
 
 
 def _column(array: Any, size: int, what: str) -> np.ndarray:
@@ -162,30 +177,87 @@ def _ignore(name: str, rtype: str) -> None:
     return None
 
 
-def main(task: Task, conn: Connection) -> None:
-    """The worker process's target. It never returns: ``os._exit`` skips framework
-    teardown, which can be slow, noisy or hang, once the answer is on its way."""
+def main(conn: Connection, verbose: bool = False) -> None:
+    """The worker process's target: answer tasks until the parent closes the pipe. It
+    never returns: ``os._exit`` skips framework teardown, which can be slow, noisy or
+    hang."""
     os.dup2(2, 1)  # stdout is the parent CLI's data; nothing of ours may land there
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for us
     _lead_process_group()
     _exit_with_parent()
-    if task.verbose:
+    if verbose:
         faulthandler.enable()
     else:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    blocks: list[SharedMemory] = []  # mapped until os._exit: numpy views point into them
+    imported: set[str] = set()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            break
+        except Exception as exc:  # a task that does not unpickle here
+            _send(conn, Reply("error", "", "", one_line(exc), 0.0, {}, []))
+            continue
+        if not isinstance(task, Task):
+            break
+        blocks: list[SharedMemory] = []  # mapped until the answer is sent
+        try:
+            _send(conn, _answer(task, task.target not in imported, blocks))
+        finally:
+            _close(blocks)
+        imported.add(task.target)
+    _flush()
+    os._exit(0)
+
+
+def _answer(task: Task, first: bool, blocks: list[SharedMemory]) -> Reply:
+    """Evaluate one task; its arrays die with this frame, so the blocks can be closed."""
     try:
         with _silenced(not task.verbose):
+            start = time.perf_counter()
+            try:
+                if first:
+                    _import(task.target)
+            except Exception as exc:
+                outcome = _failure(exc, task.verbose)
+                outcome.seconds = time.perf_counter() - start
+                return _reply(task, outcome, blocks)
+            import_seconds = time.perf_counter() - start if first else None
             inputs = _inputs(task, blocks)
             outcome = evaluate(
                 task.target, task.expr, inputs, task.wrt, task.dtype, task.size,
                 verbose=task.verbose,
             )
+            outcome.seconds += import_seconds or 0.0
             reply = _reply(task, outcome, blocks)
+            reply.import_seconds = import_seconds
+            return reply
     except BaseException as exc:
-        reply = Reply("error", "", task.dtype, one_line(exc), 0.0, {}, [])
-    _send(conn, reply)
-    os._exit(0)
+        return Reply("error", "", task.dtype, one_line(exc), 0.0, {}, [])
+
+
+#: Blocks a backend still viewed when its task ended, closed once it lets go.
+_LINGERING: list[SharedMemory] = []
+
+
+def _close(blocks: list[SharedMemory]) -> None:
+    """Unmap a task's blocks (the parent unlinks them), so a long-lived worker does
+    not collect one mapping per task."""
+    pending = _LINGERING + blocks
+    _LINGERING.clear()
+    for attempt in range(2):
+        if attempt:
+            gc.collect()  # views kept alive only by reference cycles
+        held = []
+        for block in pending:
+            try:
+                block.close()
+            except BufferError:
+                held.append(block)
+        pending = held
+        if not pending:
+            return
+    _LINGERING.extend(pending)
 
 
 def _inputs(task: Task, blocks: list[SharedMemory]) -> dict[str, np.ndarray]:
@@ -193,9 +265,17 @@ def _inputs(task: Task, blocks: list[SharedMemory]) -> dict[str, np.ndarray]:
         return task.inputs
     block = attach(task.inputs)
     blocks.append(block)
-    rows = np.ndarray((len(task.variables), task.size), dtype=task.dtype, buffer=block.buf)
+    rows = _span(block, task.dtype, len(task.variables) * task.size)
+    rows = rows.reshape(len(task.variables), task.size)
     rows.flags.writeable = False  # every worker reads the same block
     return {name: rows[i] for i, name in enumerate(task.variables)}
+
+
+def _span(block: SharedMemory, dtype: Any, count: int, offset: int = 0) -> np.ndarray:
+    """A view that holds a buffer export (``np.ndarray(buffer=...)`` holds none), so
+    :func:`_close` cannot unmap memory that a backend still looks at."""
+    assert block.buf is not None
+    return np.frombuffer(block.buf, dtype=dtype, count=count, offset=offset)
 
 
 def _reply(task: Task, outcome: Outcome, blocks: list[SharedMemory]) -> Reply:
@@ -208,10 +288,7 @@ def _reply(task: Task, outcome: Outcome, blocks: list[SharedMemory]) -> Reply:
         slot_bytes = task.size * np.dtype(task.dtype).itemsize
         for i, array in enumerate(arrays):
             if not array.dtype.hasobject and array.dtype.itemsize <= np.dtype(task.dtype).itemsize:
-                view = np.ndarray(
-                    (task.size,), dtype=array.dtype, buffer=block.buf, offset=i * slot_bytes
-                )
-                view[...] = array
+                _span(block, array.dtype, task.size, i * slot_bytes)[...] = array
                 slots[i] = array.dtype.str
     return Reply(
         outcome.status,
@@ -231,9 +308,10 @@ def _send(conn: Connection, reply: Reply) -> None:
         reply.extra = {key: repr(value) for key, value in reply.extra.items()}
     try:
         conn.send(reply)
-        conn.close()
     except OSError:  # the parent is gone; nobody is left to answer
         os._exit(1)
+    except Exception as exc:  # the answer does not pickle; nothing was written
+        conn.send(Reply("error", reply.method, reply.dtype, one_line(exc), reply.seconds, {}, []))
     _flush()
 
 

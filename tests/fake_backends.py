@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -179,6 +180,42 @@ class Float64Only(Square):
         return super().evaluate(expr, inputs, wrt, "float64")
 
 
+class Moody(Hang):
+    """Behaves as its first input says, so one pool can see it fail then recover:
+    -1 hangs (with a child), -2 segfaults, -3 raises, anything else squares."""
+
+    name = "fake_moody"
+
+    def evaluate(
+        self, expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...], dtype: str
+    ) -> Evaluation:
+        first = float(inputs["x"][0])
+        if first == -1:
+            return super().evaluate(expr, inputs, wrt, dtype)  # notes under our name
+        if first == -2:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if first == -3:
+            raise ValueError("moody refuses")
+        return Square.evaluate(self, expr, inputs, wrt, dtype)
+
+
+class Hoard(Square):
+    """Keeps a view of every input it was given, as a caching framework might, and
+    reads them all again each time: they must still hold what they held."""
+
+    name = "fake_hoard"
+    kept: ClassVar[list[tuple[np.ndarray, np.ndarray]]] = []
+
+    def evaluate(
+        self, expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...], dtype: str
+    ) -> Evaluation:
+        self.kept.append((inputs["x"], inputs["x"].copy()))
+        for view, copy in self.kept:
+            if not np.array_equal(view, copy):
+                raise ValueError("an earlier input changed under the backend")
+        return super().evaluate(expr, inputs, wrt, dtype)
+
+
 def tutorial_polynomial() -> Expr:
     """2*x**3+4*x**2+5*x+6, built by hand so a runner test does not need the parser."""
 
@@ -209,5 +246,7 @@ FAKES: dict[str, type[Backend]] = {
         Chatty,
         Modules,
         Float64Only,
+        Moody,
+        Hoard,
     )
 }

@@ -395,3 +395,212 @@ def test_real_torch_and_tensorflow_agree_on_the_tutorial_and_stay_out_of_this_pr
         ["tensorflow", "ok", None, "float32", [9.75], {"x": [10.5]}],
     ]
     assert "leaked" not in done.stderr
+
+
+# --- persistent workers: runner.Pool --------------------------------------------------
+
+
+def pid_note(notes: Path, name: str) -> int:
+    return int((notes / f"{name}.pid").read_text())
+
+
+def test_start_ends_its_workers_with_the_run(notes: Path) -> None:
+    rows = runner.start(request([2.0]), ["fake_square", "fake_square"]).results()
+
+    assert [(row.backend, row.status) for row in rows] == [("fake_square", "ok")] * 2
+    assert rows[0].values is not None and rows[0].values.tolist() == [4.0]
+    assert gone(pid_note(notes, "fake_square")), "a one-shot run left its worker running"
+
+
+def test_a_pool_reuses_one_worker_per_backend_and_each_sees_its_own_points(
+    notes: Path,
+) -> None:
+    rng = np.random.default_rng(11)
+    with runner.Pool(["fake_echo", "fake_square"]) as pool:
+        pids = []
+        square_pids = set()
+        for size in (10, 100_000, 3):
+            points = rng.standard_normal(size)
+            echo, square = pool.submit(request(points)).results()
+            x = points.astype(np.float32)
+            assert echo.values is not None and np.array_equal(echo.values, x)
+            assert square.values is not None and np.array_equal(square.derivatives["x"], 2 * x)
+            pids.append(pool.pids)
+            square_pids.add(pid_note(notes, "fake_square"))
+        assert pool.spawns == {"fake_echo": 1, "fake_square": 1}
+        assert pids[0] == pids[1] == pids[2] and set(pids[0]) == {"fake_echo", "fake_square"}
+        assert square_pids == {pids[0]["fake_square"]} and os.getpid() not in square_pids
+    assert pool.pids == {}
+    assert all(gone(pid) for pid in pids[0].values())
+
+
+def test_a_hung_worker_times_out_and_a_fresh_one_answers_the_next_submission(
+    notes: Path,
+) -> None:
+    with runner.Pool(["fake_moody", "fake_square"]) as pool:
+        moody, square = pool.submit(request([-1.0, 2.0], timeout=2.0)).results()
+        assert (moody.status, moody.reason) == ("timeout", "no answer within 2.0 s")
+        assert square.status == "ok"
+        hung, child = pid_note(notes, "fake_moody"), int((notes / "fake_moody.child").read_text())
+        assert gone(hung) and gone(child), "the hung worker or its child is still running"
+        square_pid = pool.pids["fake_square"]
+
+        moody, square = pool.submit(request([3.0, 2.0], timeout=60.0)).results()
+        assert moody.status == "ok" and moody.values is not None
+        assert moody.values.tolist() == [9.0, 4.0]
+        assert pid_note(notes, "fake_moody") not in (hung, os.getpid())
+        assert pool.pids["fake_square"] == square_pid
+        assert pool.spawns == {"fake_moody": 2, "fake_square": 1}
+
+
+def test_a_crash_costs_its_worker_and_an_exception_does_not(notes: Path) -> None:
+    with runner.Pool(["fake_moody"]) as pool:
+        statuses = []
+        pids = []
+        for first in (-2.0, 5.0, -3.0, 6.0):
+            row, = pool.submit(request([first])).results()
+            statuses.append((row.status, row.reason))
+            pids.append(pool.pids.get("fake_moody"))
+        assert statuses == [
+            ("crashed", "killed by SIGSEGV"), ("ok", None),
+            ("error", "ValueError: moody refuses"), ("ok", None),
+        ]
+        assert row.values is not None and row.values.tolist() == [36.0]
+        assert pids[0] is None and pids[1] == pids[2] == pids[3] is not None
+        assert pool.spawns == {"fake_moody": 2}
+
+
+def test_a_worker_that_died_while_idle_is_replaced_without_a_failed_row(notes: Path) -> None:
+    with runner.Pool(["fake_square"]) as pool:
+        pool.submit(request([1.0])).results()
+        first = pool.pids["fake_square"]
+        os.kill(first, signal.SIGKILL)
+        assert gone(first)
+
+        row, = pool.submit(request([4.0])).results()
+        assert row.status == "ok" and row.values is not None and row.values.tolist() == [16.0]
+        assert pool.spawns == {"fake_square": 2} and pool.pids["fake_square"] != first
+
+
+def test_unavailable_backends_stay_unavailable_and_are_not_spawned_again(notes: Path) -> None:
+    names = ["fake_missing", "fake_broken_import", "no_such_backend", "fake_square"]
+    with runner.Pool(names) as pool:
+        for _ in range(3):
+            rows = pool.submit(request([1.0])).results()
+            assert [(row.status, row.reason) for row in rows] == [
+                ("unavailable",
+                 "no_such_framework_gradcheck is not installed (pip install no-such-framework)"),
+                ("unavailable", "No module named 'no_such_framework_gradcheck'"),
+                ("unavailable", "unknown backend 'no_such_backend'"),
+                ("ok", None),
+            ]
+        assert pool.spawns == {"fake_broken_import": 1, "fake_square": 1}
+        assert set(pool.pids) == {"fake_square"}, "a worker without its framework lingers"
+    assert not (notes / "fake_missing.pid").exists()
+
+
+def test_one_submission_at_a_time(notes: Path) -> None:
+    with runner.Pool(["fake_square", "fake_echo"]) as pool:
+        run = pool.submit(request([2.0]))
+        with pytest.raises(RuntimeError, match="still in flight"):
+            pool.submit(request([3.0]))
+        assert [row.status for row in run.results()] == ["ok", "ok"]
+
+        echo, = pool.submit(request([3.0]), ["fake_echo"]).results()  # a subset, in order
+        assert echo.backend == "fake_echo" and echo.values is not None
+        assert echo.values.tolist() == [3.0]
+
+        dropped = pool.submit(request([4.0]))
+        del dropped
+        gc.collect()
+        square, _ = pool.submit(request([5.0])).results()
+        assert square.values is not None and square.values.tolist() == [25.0]
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.submit(request([1.0]))
+
+
+def test_closing_a_pool_mid_submission_kills_everything_and_frees_the_memory(
+    notes: Path,
+) -> None:
+    pool = runner.Pool(["fake_square", "fake_hang"])
+    pool.submit(request([1.0], timeout=2.0), ["fake_square"]).results()
+    square = pool.pids["fake_square"]
+    run = pool.submit(request(np.arange(1000.0), timeout=60.0))
+    wait_for(notes / "fake_hang.child")
+    assert blocks(os.getpid()) != []
+    pool.close()
+
+    assert blocks(os.getpid()) == []
+    with pytest.raises(RuntimeError, match="closed before its results"):
+        run.results()
+    for pid in (square, pid_note(notes, "fake_hang"), int((notes / "fake_hang.child").read_text())):
+        assert gone(pid)
+    pool.close()  # again: nothing left to do
+
+
+def test_a_pool_honours_jobs_and_isolate(notes: Path) -> None:
+    with runner.Pool(["fake_square", "fake_moody"], jobs=1) as pool:
+        for first in (2.0, 3.0):
+            rows = pool.submit(request([first])).results()
+            assert [row.values.tolist() for row in rows if row.values is not None] == [
+                [first * first]] * 2
+        assert pool.spawns == {"fake_square": 1, "fake_moody": 1}
+    with runner.Pool(["fake_square", "fake_broken_import"], isolate=False) as pool:
+        for _ in range(2):
+            square, broken = pool.submit(request([3.0])).results()
+            assert square.values is not None and square.values.tolist() == [9.0]
+            assert broken.status == "unavailable"
+        assert pool.spawns == {} and pid_note(notes, "fake_square") == os.getpid()
+
+
+def test_a_backend_that_keeps_views_of_its_inputs_still_gets_fresh_points(notes: Path) -> None:
+    with runner.Pool(["fake_hoard"]) as pool:
+        for first in (1.0, 2.0, 3.0):
+            row, = pool.submit(request([first, -first])).results()
+            assert row.values is not None and row.values.tolist() == [first**2] * 2
+        assert pool.spawns == {"fake_hoard": 1}
+
+
+def test_ctrl_c_during_a_pool_submission_ends_every_worker(tmp_path: Path) -> None:
+    process = run_script(tmp_path, """
+        with runner.Pool(["fake_square", "fake_hang"]) as pool:
+            pool.submit(request(60.0), ["fake_square"]).results()
+            print(pool.pids["fake_square"], flush=True)
+            try:
+                pool.submit(request(60.0)).results()
+            except KeyboardInterrupt:
+                print("interrupted")
+                sys.exit(130)
+    """)
+    wait_for(tmp_path / "fake_hang.child")
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+
+    square, said = out.split()
+    assert (process.returncode, said) == (130, "interrupted"), err
+    assert "leaked" not in err and "Traceback" not in err
+    assert blocks(process.pid) == []
+    for pid in (int(square), int((tmp_path / "fake_hang.pid").read_text()),
+                int((tmp_path / "fake_hang.child").read_text())):
+        assert gone(pid)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not frameworks_ready, reason="needs torch and its backend")
+def test_a_pool_imports_torch_once_for_three_submissions(notes: Path) -> None:
+    # 6x**2 + 8x + 5, exact in float32 at these points
+    cases = {0.5: 10.5, 1.0: 19.0, -2.0: 13.0}
+    with runner.Pool(["torch"]) as pool:
+        rows = []
+        pids = []
+        for x, slope in cases.items():
+            req = Request("2*x**3+4*x**2+5*x+6", fake_backends.tutorial_polynomial(), ("x",),
+                          {"x": np.array([x, x])}, ("x",), "float32", ("torch",))
+            row, = pool.submit(req).results()
+            assert (row.status, row.reason) == ("ok", None)
+            assert row.derivatives["x"].tolist() == [slope, slope]
+            rows.append(row)
+            pids.append(pool.pids["torch"])
+        assert pool.spawns == {"torch": 1} and pids[0] == pids[1] == pids[2]
+        assert pool.import_seconds["torch"] > 0
+        assert rows[0].seconds >= pool.import_seconds["torch"]  # the first row pays the import
