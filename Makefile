@@ -5,11 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # torch 2.13.0 installs the CPU build from this machine's wheel; a newer or unpinned
 # torch would pull a CUDA build of several GB. tensorflow-cpu avoids the same for TF.
-FRAMEWORKS := torch==2.13.0 tensorflow-cpu==2.21.0
+FRAMEWORKS := torch==2.13.0 tensorflow-cpu==2.21.0 jax==0.10.2
 EXAMPLE := "2*x**3+4*x**2+5*x+6" --at 0.5
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint unit bench clean
+.PHONY: run test lint unit smoke bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,11 +23,14 @@ run: $(STAMP)
 test: lint unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check autograd_cli tests
+	$(BIN)/ruff check autograd_cli tests benchmarks
 	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+smoke: $(STAMP)
+	$(BIN)/gradcheck suite configs/smoke.toml --junit gradcheck.xml
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -27,12 +27,21 @@ def run_check(
     verbose: bool = False,
     notes: list[str] | None = None,
     on_result: Callable[[BackendResult], None] | None = None,
+    pool: runner.Pool | None = None,
 ) -> Report:
-    """Run every requested backend and compare each with the exact derivative."""
+    """Run every requested backend and compare each with the exact derivative.
+
+    With a ``pool`` its workers (frameworks already loaded) take the request, so a
+    suite of many checks imports each framework once; ``jobs``/``isolate``/``verbose``
+    are then the pool's.
+    """
     from autograd_cli.backends import analytic
 
     frameworks = [name for name in request.backends if name != ANALYTIC]
-    run = runner.start(request, frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+    if pool is not None:
+        run = pool.submit(request, frameworks)
+    else:
+        run = runner.start(request, frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
     try:
         started = time.perf_counter()
         inputs = request.inputs()

@@ -7,7 +7,7 @@ boundaries without any framework type.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -55,3 +55,6 @@ class BackendResult:
     derivatives: dict[str, np.ndarray] = field(default_factory=dict)
     reason: str | None = None
     seconds: float = 0.0
+    #: What a backend reports beyond values and derivatives, e.g. finite-diff's
+    #: ``error_estimate`` ({variable: array per point}) or analytic's expressions.
+    extra: dict[str, Any] = field(default_factory=dict)

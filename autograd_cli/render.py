@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 
-from autograd_cli.report import Report, Row
+from autograd_cli.report import Report, Row, SweepReport, SweepRow
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
 
@@ -163,3 +163,101 @@ def render_csv(report: Report) -> str:
              *("" if data[c] is None else data[c] for c in CSV_COLUMNS[4:])]
         )
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- sweeps
+
+SWEEP_COLUMNS: tuple[str, ...] = (
+    "backend", "method", "version", "points", "max abs err", "max rel err", "max ULP err",
+    "worst at", "mean ULP", "NaN/inf", "verdict",
+)
+
+
+def render_sweep(
+    report: SweepReport, fmt: str, *, color: bool = False, width: int | None = None
+) -> str:
+    """A sweep's summary: one row per backend (CSV is per point: see sweep.CsvSink)."""
+    if fmt == "json":
+        return json.dumps(report.to_dict(), indent=2) + "\n"
+    if fmt == "markdown":
+        return render_sweep_markdown(report)
+    if fmt == "table":
+        return render_sweep_table(report, color=color, width=width)
+    raise ValueError(f"no sweep summary in format {fmt!r}")
+
+
+def _sweep_headline(report: SweepReport) -> list[str]:
+    lines = [f"f = {report.exact_expression}",
+             f"df/d{report.swept} = {report.derivative_expressions[report.swept]}"]
+    grid = report.sweep
+    kind = "both ends" if grid["endpoint"] else f"step {grid['step']!r}, end excluded"
+    fixed = "".join(f", {n} = {format_value(v, report.dtype)}" for n, v in report.fixed.items())
+    lines.append(
+        f"{report.swept} from {grid['start']!r} to {grid['stop']!r}: {report.points:,} points "
+        f"({kind}, {report.dtype}){fixed}"
+    )
+    return lines
+
+
+def _sweep_cells(report: SweepReport, row: SweepRow) -> list[str]:
+    if row.failed:
+        verdict = f"{row.status}: {row.reason}" if row.reason else row.status
+    elif row.mismatches:
+        verdict = f"mismatch at {row.mismatches:,}"
+    else:
+        verdict = "ok"
+    mean = "—" if row.mean_ulp_error is None else (
+        "0" if row.mean_ulp_error == 0 else f"{row.mean_ulp_error:.3g}"
+    )
+    return [
+        row.backend,
+        row.method,
+        row.version or "—",
+        f"{row.points:,}",
+        format_error(row.max_abs_error),
+        format_error(row.max_rel_error),
+        format_ulps(row.max_ulp_error),
+        format_value(row.worst_at, report.dtype),
+        mean,
+        f"{row.nonfinite:,}",
+        verdict,
+    ]
+
+
+def render_sweep_table(
+    report: SweepReport, *, color: bool = False, width: int | None = None
+) -> str:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color,
+                      width=width or 160, highlight=False, soft_wrap=False)
+    for line in _sweep_headline(report):
+        console.print(Text(line))
+    console.print()
+    table = Table(show_edge=False, pad_edge=False, header_style="bold" if color else "")
+    for column in SWEEP_COLUMNS:
+        numeric = column not in ("backend", "method", "version", "verdict")
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for row in report.rows:
+        style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""
+        cells = _sweep_cells(report, row)
+        table.add_row(*cells[:-1], Text(cells[-1], style=style))
+    console.print(table)
+    console.print()
+    console.print(Text(report.verdict(), style=("green" if report.ok else "red") if color else ""))
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def render_sweep_markdown(report: SweepReport) -> str:
+    lines = [f"`{line}`  " for line in _sweep_headline(report)[:2]]
+    lines += [_sweep_headline(report)[2], ""]
+    lines.append("| " + " | ".join(SWEEP_COLUMNS) + " |")
+    lines.append("|" + "|".join("---" for _ in SWEEP_COLUMNS) + "|")
+    for row in report.rows:
+        cells = [cell.replace("|", "\\|") for cell in _sweep_cells(report, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"**{report.verdict()}**", ""]
+    return "\n".join(lines)

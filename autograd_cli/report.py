@@ -160,3 +160,146 @@ def json_number(value: float | None) -> float | str | None:
     if math.isnan(value):
         return "nan"
     return "inf" if value > 0 else "-inf"
+
+
+@dataclass
+class SweepRow:
+    """One backend over a whole sweep, reduced chunk by chunk: how far, where, how often."""
+
+    backend: str
+    method: str
+    version: str | None
+    dtype: str
+    wrt: str
+    status: str
+    points: int = 0
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    max_ulp_error: float | None = None
+    mean_ulp_error: float | None = None
+    worst_at: float | None = None  # the swept variable where the ULP error is largest
+    max_abs_at: float | None = None
+    nonfinite: int = 0  # derivatives that are NaN or ±inf
+    mismatches: int = 0  # points beyond tolerance
+    reason: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILURE_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "method": self.method,
+            "version": self.version,
+            "dtype": self.dtype,
+            "wrt": self.wrt,
+            "status": self.status,
+            "reason": self.reason,
+            "points": self.points,
+            "max_abs_error": json_number(self.max_abs_error),
+            "max_rel_error": json_number(self.max_rel_error),
+            "max_ulp_error": json_number(self.max_ulp_error),
+            "mean_ulp_error": json_number(self.mean_ulp_error),
+            "worst_at": json_number(self.worst_at),
+            "max_abs_at": json_number(self.max_abs_at),
+            "nonfinite": self.nonfinite,
+            "mismatches": self.mismatches,
+            "seconds": round(self.seconds, 6),
+        }
+
+
+@dataclass
+class SweepReport:
+    """A sweep's summary: one :class:`SweepRow` per backend, judged like a Report."""
+
+    expression: str
+    exact_expression: str
+    derivative_expressions: dict[str, str]
+    variables: tuple[str, ...]
+    swept: str
+    fixed: dict[str, float]
+    dtype: str
+    tolerance: Tolerance
+    sweep: dict[str, Any]  # start, stop, num, step, endpoint: how the points were made
+    reference: dict[str, Any]  # method, bits, recomputed points
+    rows: list[SweepRow]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return int(self.sweep["num"])
+
+    @property
+    def backends(self) -> list[str]:
+        return [row.backend for row in self.rows]
+
+    @property
+    def failures(self) -> list[SweepRow]:
+        return [row for row in self.rows if row.failed]
+
+    @property
+    def mismatched(self) -> list[SweepRow]:
+        return [row for row in self.rows if row.status == "mismatch"]
+
+    @property
+    def exit_code(self) -> int:
+        """As for points: 3 if a backend could not run, else 1 on any mismatch, else 0."""
+        if self.failures:
+            return EXIT_BACKEND_FAILED
+        if self.mismatched:
+            return EXIT_MISMATCH
+        return EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    def verdict(self) -> str:
+        where = f"{self.points:,} points"
+        rule = f"({self.dtype}: {self.tolerance.describe()})"
+        if self.ok:
+            return (
+                f"OK: all {len(self.rows)} backends agree with the exact derivative at all "
+                f"{where} within tolerance {rule}"
+            )
+        parts = []
+        if self.failures:
+            parts.append(f"could not run: {', '.join(r.backend for r in self.failures)}")
+        for row in self.mismatched:
+            at = "" if row.worst_at is None else f", worst at {self.swept} = {row.worst_at!r}"
+            parts.append(f"{row.backend} beyond tolerance at {row.mismatches:,} of "
+                         f"{row.points:,} points{at}")
+        return "FAIL: " + "; ".join(parts) + f" {rule}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sweep's JSON contract: the point report's keys where they mean the same,
+        ``kind: "sweep"``, and one summary row per backend under ``results``."""
+        return {
+            "schema_version": JSON_SCHEMA_VERSION,
+            "kind": "sweep",
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "expression": self.expression,
+            "exact_expression": self.exact_expression,
+            "derivative_expression": self.derivative_expressions[self.swept],
+            "derivative_expressions": dict(self.derivative_expressions),
+            "variables": list(self.variables),
+            "wrt": [self.swept],
+            "swept": self.swept,
+            "fixed": {name: json_number(v) for name, v in self.fixed.items()},
+            "dtype": self.dtype,
+            "tolerance": {
+                "rtol": self.tolerance.rtol,
+                "atol": self.tolerance.atol,
+                "max_ulps": self.tolerance.max_ulps,
+            },
+            "range": {k: json_number(v) if isinstance(v, float) else v
+                      for k, v in self.sweep.items()},
+            "points": self.points,
+            "reference": dict(self.reference),
+            "verdict": self.verdict(),
+            "notes": list(self.notes),
+            "results": [row.to_dict() for row in self.rows],
+        }

@@ -11,12 +11,12 @@ from autograd_cli.expr.nodes import Binary
 def test_compare_tutorial_all_backends():
     report = compare("2*x**3+4*x**2+5*x+6", at=0.5)
     assert report.ok and report.exit_code == 0
-    assert report.backends == ["analytic", "torch", "tensorflow"]
-    assert [row.derivative for row in report.rows] == [10.5, 10.5, 10.5]
-    assert [row.value for row in report.rows] == [9.75, 9.75, 9.75]
+    assert report.backends == ["analytic", "torch", "tensorflow", "jax", "finite-diff"]
+    assert [row.derivative for row in report.rows] == [10.5] * 5
+    assert [row.value for row in report.rows] == [9.75] * 5
     assert report.derivative_expressions == {"x": "6*x**2 + 8*x + 5"}
     data = report.to_dict()
-    assert data["ok"] is True and len(data["results"]) == 3
+    assert data["ok"] is True and len(data["results"]) == 5
 
 
 def test_compare_mapping_points_and_wrt():

@@ -18,12 +18,13 @@ def test_tutorial_table_all_backends(gradcheck):
     assert "f = 2*x**3 + 4*x**2 + 5*x + 6" in out
     assert "df/dx = 6*x**2 + 8*x + 5" in out
     for backend, method in (("analytic", "sympy"), ("torch", "backward()"),
-                            ("tensorflow", "tf.GradientTape")):
+                            ("tensorflow", "tf.GradientTape"), ("jax", "jax.vmap(jax.grad)"),
+                            ("finite-diff", "complex step")):
         line = next(line for line in out.splitlines() if line.startswith(backend))
         assert method in line
         assert " 9.75 " in line and " 10.5 " in line
         assert line.rstrip().endswith("ok")
-    assert out.splitlines()[-1].startswith("OK: all 3 backends agree")
+    assert out.splitlines()[-1].startswith("OK: all 5 backends agree")
     assert "Traceback" not in result.stderr
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr
 
@@ -35,14 +36,15 @@ def test_tutorial_json_contract(gradcheck):
     assert data["ok"] is True and data["exit_code"] == 0
     assert data["expression"] == TUTORIAL
     assert data["derivative_expression"] == "6*x**2 + 8*x + 5"
-    assert [r["backend"] for r in data["results"]] == ["analytic", "torch", "tensorflow"]
+    assert [r["backend"] for r in data["results"]] == [
+        "analytic", "torch", "tensorflow", "jax", "finite-diff"]
     for row in data["results"]:
         assert row["point"] == {"x": 0.5}
         assert row["wrt"] == "x" and row["dtype"] == "float32"
         assert row["value"] == 9.75 and row["derivative"] == 10.5
         assert row["abs_error"] == 0 and row["rel_error"] == 0 and row["ulp_error"] == 0
         assert row["status"] == "ok" and row["method"]
-    assert {"torch", "tensorflow"} <= {r["backend"] for r in data["results"] if r["version"]}
+    assert {"torch", "tensorflow", "jax"} <= {r["backend"] for r in data["results"] if r["version"]}
 
 
 def test_multivariable_partials_and_several_points_csv(gradcheck):
@@ -142,7 +144,7 @@ def test_backends_listing(gradcheck):
     result = gradcheck("backends", "--format", "json")
     assert result.returncode == 0, result.stderr
     listing = {row["backend"]: row for row in json.loads(result.stdout)}
-    assert set(listing) >= {"analytic", "torch", "tensorflow"}
+    assert set(listing) >= {"analytic", "torch", "tensorflow", "jax", "finite-diff"}
     assert listing["torch"]["installed"] is True
     assert listing["torch"]["version"].startswith("2.13.0")
     assert listing["tensorflow"]["version"].startswith("2.")

@@ -14,6 +14,8 @@ REGISTRY: dict[str, str] = {
     "analytic": "autograd_cli.backends.analytic:AnalyticBackend",
     "torch": "autograd_cli.backends.torch:TorchBackend",
     "tensorflow": "autograd_cli.backends.tensorflow:TensorFlowBackend",
+    "jax": "autograd_cli.backends.jax:JaxBackend",
+    "finite-diff": "autograd_cli.backends.finite_diff:FiniteDiffBackend",
 }
 
 

@@ -1,0 +1,360 @@
+"""Project configuration: ``[tool.gradcheck]`` in pyproject.toml, or ``gradcheck.toml``.
+
+Found as ruff and pytest find theirs: from the working directory upward, the first
+folder holding ``gradcheck.toml``, or a ``pyproject.toml`` with a ``[tool.gradcheck]``
+table, wins (``gradcheck.toml`` first when a folder has both); ``--config FILE`` names
+one outright. Keys are the long option names (``dtype``, ``backends``, ``max-ulps``).
+
+Precedence, highest first: command line, environment (``GRADCHECK_*``), config file,
+built-in defaults. The file's values become click's ``default_map``, which click
+consults only after the command line and the environment, so the order is click's own.
+
+Every problem is a :class:`ConfigError` naming the file, the key (or case), what is
+wrong and a fix; the CLI prints it and exits 2. The validators here are shared with
+suite files (:mod:`autograd_cli.suite`), so a key means the same in both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from autograd_cli.model import DTYPES
+from autograd_cli.render import FORMATS
+
+CONFIG_NAME = "gradcheck.toml"
+PYPROJECT = "pyproject.toml"
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+class ConfigError(ValueError):
+    """A bad configuration or suite file: where, what, and how to fix it."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+        excerpt: Sequence[str] = (),
+    ) -> None:
+        self.path = str(path)
+        self.where = where
+        self.message = message
+        self.hint = hint
+        self.excerpt = tuple(excerpt)
+        super().__init__(self.headline())
+
+    def headline(self) -> str:
+        place = f"{self.path}: {self.where}" if self.where else self.path
+        return f"{place}: {self.message}"
+
+    def render(self) -> str:
+        """The message, any excerpt of the file or expression, and the hint (for stderr)."""
+        lines = [f"error: {self.headline()}", *(f"  {line}" for line in self.excerpt)]
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class Invalid(ValueError):
+    """A value of the wrong kind; the caller adds the file and the key."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+Validator = Callable[[Any], Any]
+
+
+def describe(value: Any) -> str:
+    """How a TOML value reads in a message: its kind and a short rendering."""
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+             dict: "table"}
+    kind = next((name for cls, name in kinds.items() if isinstance(value, cls)), "value")
+    text = repr(value).replace("True", "true").replace("False", "false")
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"the {kind} {text}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _unquote_hint(value: Any) -> str | None:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return None
+        return f"write the number without quotes: {value.strip()}"
+    return None
+
+
+def number(minimum: float = 0.0, *, open_minimum: bool = False) -> Validator:
+    """A finite number >= minimum (> minimum when ``open_minimum``)."""
+
+    def check(value: Any) -> float:
+        bound = f"> {minimum:g}" if open_minimum else f">= {minimum:g}"
+        if not _is_number(value):
+            raise Invalid(f"expected a number {bound}, got {describe(value)}",
+                          _unquote_hint(value))
+        result = float(value)
+        if math.isnan(result) or result < minimum or (open_minimum and result == minimum):
+            raise Invalid(f"expected a number {bound}, got {value!r}")
+        return result
+
+    return check
+
+
+def integer(minimum: int) -> Validator:
+    def check(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise Invalid(f"expected a whole number >= {minimum}, got {describe(value)}",
+                          _unquote_hint(value))
+        if value < minimum:
+            raise Invalid(f"expected a whole number >= {minimum}, got {value}")
+        return value
+
+    return check
+
+
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        hint = "write true or false, without quotes" if isinstance(value, (str, int)) else None
+        raise Invalid(f"expected true or false, got {describe(value)}", hint)
+    return value
+
+
+def choice(choices: Sequence[str], what: str) -> Validator:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected one of {', '.join(choices)}, got {describe(value)}",
+                          f'write it as a string: "{choices[0]}"')
+        if value not in choices:
+            raise Invalid(unknown(what, value, choices))
+        return value
+
+    return check
+
+
+def names(value: Any) -> tuple[str, ...]:
+    """A list of strings, or one comma-separated string (as on the command line)."""
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = [item.strip() for item in value]
+    else:
+        raise Invalid(f"expected a list of strings, got {describe(value)}",
+                      'for example ["analytic", "torch"]')
+    return tuple(item for item in items if item)
+
+
+def backends(value: Any) -> tuple[str, ...]:
+    """Backend names, each one known (a missing framework is a row, not a config error)."""
+    from autograd_cli.backends import REGISTRY
+
+    chosen = names(value)
+    if not chosen:
+        raise Invalid(f"name at least one of {', '.join(REGISTRY)}")
+    for name in chosen:
+        if name not in REGISTRY:
+            raise Invalid(unknown("backend", name, tuple(REGISTRY)))
+    return tuple(dict.fromkeys(chosen))
+
+
+def unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    """'unknown KIND NAME; did you mean X? known: ...' with the nearest known name."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {name!r}; {hint}known: {', '.join(known)}"
+
+
+def nearest(name: str, known: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+#: The keys of a project configuration: long option names, each with its validator.
+PROJECT_KEYS: dict[str, Validator] = {
+    "dtype": choice(DTYPES, "dtype"),
+    "backends": backends,
+    "rtol": number(),
+    "atol": number(),
+    "max-ulps": number(),
+    "timeout": number(open_minimum=True),
+    "jobs": integer(1),
+    "format": choice(FORMATS, "format"),
+    "verbose": flag,
+    "no-isolate": flag,
+}
+
+
+def key_name(key: str) -> str:
+    """``max_ulps`` and ``max-ulps`` are one key (TOML users write either)."""
+    return key.replace("_", "-")
+
+
+def validate_table(
+    table: Mapping[str, Any],
+    keys: Mapping[str, Validator],
+    path: Path | str,
+    where: str | None,
+    *,
+    kind: str = "key",
+) -> dict[str, Any]:
+    """Check every key and value of ``table``; the result is keyed by the canonical name."""
+    result: dict[str, Any] = {}
+    for raw, value in table.items():
+        key = key_name(raw)
+        if key not in keys:
+            close = nearest(key, keys)
+            hint = f"did you mean {close!r}?" if close else None
+            known = f"known: {', '.join(keys)}"
+            raise ConfigError(path, f"unknown {kind} {raw!r}", where=where,
+                              hint=f"{hint} {known}" if hint else known)
+        if key in result:
+            raise ConfigError(path, f"{key!r} is given twice", where=where,
+                              hint=f"keep one of {key!r} and {key.replace('-', '_')!r}")
+        try:
+            result[key] = keys[key](value)
+        except Invalid as error:
+            place = f"{where}: {raw}" if where else raw
+            raise ConfigError(path, str(error), where=place, hint=error.hint) from None
+    return result
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file as a dict; every way it can fail becomes a ConfigError naming it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(path, "no such file", hint="check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "is a folder, not a file") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, f"not UTF-8 text (byte {error.start})",
+                          hint="save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        found = _TOML_POSITION.search(message)
+        excerpt: list[str] = []
+        where = None
+        if found:
+            line, column = int(found.group(1)), int(found.group(2))
+            message = message[: found.start()].rstrip()
+            where = f"line {line}, column {column}"
+            lines = text.splitlines()
+            if 0 < line <= len(lines):
+                shown = lines[line - 1].replace("\t", " ")
+                excerpt = [shown, " " * min(column - 1, len(shown)) + "^"]
+        raise ConfigError(
+            path, f"invalid TOML: {message}", where=where, excerpt=excerpt,
+            hint='strings need quotes (dtype = "float64"), lists brackets (at = [0.5, 1.0])',
+        ) from None
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """A validated project configuration: where it came from and its settings."""
+
+    path: Path | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def default_map(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The settings a command takes, as click values keyed by parameter name;
+        ``params`` maps each long option name (``max-ulps``) to its parameter (``max_ulps``)."""
+        result: dict[str, Any] = {}
+        for key, value in self.settings.items():
+            if key in params:
+                result[params[key]] = ",".join(value) if isinstance(value, tuple) else value
+        return result
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest gradcheck.toml, or pyproject.toml with [tool.gradcheck], upward."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        own = candidate / CONFIG_NAME
+        if own.is_file():
+            return own
+        pyproject = candidate / PYPROJECT
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    """Whether a pyproject.toml is meant for us; a broken one is reported, not skipped."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return False
+    if b"gradcheck" not in raw:
+        return False
+    tool = read_toml(path).get("tool")
+    return isinstance(tool, dict) and "gradcheck" in tool
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and validate a project configuration (pyproject.toml or a gradcheck.toml)."""
+    data = read_toml(path)
+    where = None
+    if path.name == PYPROJECT:
+        tool = data.get("tool")
+        table = tool.get("gradcheck") if isinstance(tool, dict) else None
+        if table is None:
+            raise ConfigError(path, "has no [tool.gradcheck] table",
+                              hint="add one, or name a gradcheck.toml with --config")
+        where = "[tool.gradcheck]"
+        data = table
+    if not isinstance(data, dict):
+        raise ConfigError(path, f"expected a table, got {describe(data)}", where=where)
+    for key, value in data.items():
+        if isinstance(value, dict) or (isinstance(value, list) and value
+                                       and all(isinstance(item, dict) for item in value)):
+            raise ConfigError(
+                path, f"unexpected table [{key}]", where=where,
+                hint="a project configuration holds plain keys (dtype = \"float64\"); "
+                "cases belong in a suite file run with 'gradcheck suite FILE'",
+            )
+    return ProjectConfig(path, validate_table(data, PROJECT_KEYS, path, where))
+
+
+def project_config(explicit: Path | None = None, start: Path | None = None) -> ProjectConfig:
+    """The configuration in force: the named file, else the nearest one, else none."""
+    path = explicit if explicit is not None else find_config(start)
+    return ProjectConfig(None) if path is None else load_config(path)
+
+
+__all__ = [
+    "PROJECT_KEYS",
+    "ConfigError",
+    "ProjectConfig",
+    "find_config",
+    "load_config",
+    "project_config",
+    "read_toml",
+]

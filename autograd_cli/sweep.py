@@ -1,0 +1,882 @@
+"""Sweeps: one variable over an interval, from thousands to hundreds of millions of points.
+
+Why chunks: memory must not grow with the number of points. The points are made,
+evaluated by every backend, given their exact reference, judged and reduced to a
+summary (max, argmax -> worst_at, sums, counts) one chunk at a time; only what an
+output needs outlives its chunk: CSV rows are written as each chunk is judged, a plot
+of a very long sweep keeps a min/max envelope, and ``--arrays`` keeps whole arrays,
+refused up front when they cannot fit.
+
+Why a pool: each framework is imported once (seconds, for TensorFlow) and its worker
+then takes every chunk; the parent computes the next chunk's reference
+(:mod:`autograd_cli.backends.sweep_reference`, vectorized) while the workers compute.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+
+from autograd_cli.backends.sweep_reference import two_prod, two_sum
+from autograd_cli.compare import Errors, Tolerance, errors
+from autograd_cli.expr.nodes import Expr, variables
+from autograd_cli.expr.parser import parse
+from autograd_cli.inputs import InputError, _unknown, parse_number
+from autograd_cli.model import DTYPES, BackendResult, Request
+from autograd_cli.report import SweepReport, SweepRow, json_number
+
+#: Points per chunk: 2**20 keeps a chunk's arrays in the tens of MB per process while
+#: numpy and the frameworks run at full speed; a 10**6-point sweep is one chunk.
+CHUNK = 1 << 20
+
+#: Points when neither --num nor --step is given: 10**4 intervals, so decimal ranges
+#: give decimal steps (-4..4: 0.0008).
+DEFAULT_NUM = 10_001
+
+#: The most points a sweep may have (10**8 takes minutes; 10**9 would take an hour).
+MAX_POINTS = 10**9
+
+#: Up to this many points a plot gets every point (and decimates by itself); beyond,
+#: it gets a min/max envelope over PLOT_BINS bins, built chunk by chunk.
+PLOT_FULL = 1 << 21
+PLOT_BINS = 2000
+
+ANALYTIC = "analytic"
+
+
+# --------------------------------------------------------------------------- points
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The swept points: ``start + i*step`` for ``0 <= i < num``, each computed from the
+    exact decimals typed and rounded once to float64 (so ``--range 0 1 --step 0.1``
+    gives 0.3, not 0.30000000000000004; the backends then round to their dtype)."""
+
+    start: Fraction
+    stop: Fraction
+    step: Fraction
+    num: int
+    endpoint: bool  # --num: the stop is the last point; --step: it is excluded
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "start": float(self.start),
+            "stop": float(self.stop),
+            "num": self.num,
+            "step": float(self.step),
+            "endpoint": self.endpoint,
+        }
+
+    def points(self, lo: int, hi: int) -> np.ndarray:
+        """Points ``lo <= i < hi`` as float64, from double-double arithmetic."""
+        i = np.arange(lo, hi, dtype=np.float64)
+        s_hi, s_lo = _double_double(self.start)
+        d_hi, d_lo = _double_double(self.step)
+        p, e = two_prod(i, d_hi)
+        e = e + i * d_lo
+        s, t = two_sum(s_hi, p)
+        x = s + (t + (e + s_lo))
+        if self.endpoint and hi == self.num:
+            x[-1] = float(self.stop)
+        return x
+
+
+def _double_double(value: Fraction) -> tuple[float, float]:
+    hi = float(value)
+    return hi, float(value - Fraction(hi))
+
+
+def _exact_decimal(text: str, what: str) -> Fraction:
+    """A typed number as the exact rational it spells (0.1 is 1/10); finite only."""
+    value = parse_number(text, what)
+    if not math.isfinite(value):
+        raise InputError(f"{what}: {text!r} is not a finite number")
+    try:
+        return Fraction(Decimal(text.strip().replace("_", "")))
+    except (InvalidOperation, ValueError):
+        return Fraction(value)
+
+
+def _count(text: str) -> int:
+    """--num as an integer; ``1e6`` and ``1_000_000`` are welcome."""
+    value = parse_number(text, f"--num {text!r}")
+    if not math.isfinite(value) or value != int(value):
+        raise InputError(f"--num {text!r}: give a whole number of points, e.g. --num 1001")
+    return int(value)
+
+
+def parse_range(
+    start_text: str, stop_text: str, *, num: str | None = None, step: str | None = None
+) -> Grid:
+    """``--range A B`` with ``--num N`` (both ends, like linspace) or ``--step S`` (the
+    end excluded, like arange). A must be below B: a reversed range is refused (its
+    points would be the same, only their order differs)."""
+    what = f"--range {start_text} {stop_text}"
+    start = _exact_decimal(start_text, what)
+    stop = _exact_decimal(stop_text, what)
+    if start == stop:
+        raise InputError(f"{what}: the range is empty; for one point use --at {start_text}")
+    if start > stop:
+        raise InputError(
+            f"{what}: the start is above the end; sweeps go upward: --range {stop_text} "
+            f"{start_text}"
+        )
+    if num is not None and step is not None:
+        raise InputError("give --num or --step, not both")
+    if step is not None:
+        size = _exact_decimal(step, f"--step {step!r}")
+        if size <= 0:
+            raise InputError(f"--step {step!r}: the step must be positive")
+        count = math.ceil((stop - start) / size)
+        if count < 2:
+            raise InputError(
+                f"--step {step!r} is not smaller than the range {what}: a sweep needs at "
+                "least 2 points"
+            )
+        endpoint = False
+    else:
+        count = DEFAULT_NUM if num is None else _count(num)
+        if count < 2:
+            raise InputError(
+                f"--num {num}: a sweep needs at least 2 points (both ends); for one point "
+                "use --at"
+            )
+        size = (stop - start) / (count - 1)
+        endpoint = True
+    if count > MAX_POINTS:
+        raise InputError(
+            f"{what}: {count:,} points is too many (at most {MAX_POINTS:,}); use a larger "
+            "--step or a smaller --num"
+        )
+    return Grid(start, stop, size, count, endpoint)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A checked sweep request: the expression, the swept variable and its grid, the
+    other variables fixed, and what to compare. :meth:`request` cuts one chunk."""
+
+    text: str
+    expr: Expr
+    variables: tuple[str, ...]
+    swept: str
+    fixed: dict[str, float]
+    grid: Grid
+    dtype: str = "float32"
+    backends: tuple[str, ...] = (ANALYTIC,)
+    timeout: float = 120.0
+
+    @property
+    def size(self) -> int:
+        return self.grid.num
+
+    def request(self, lo: int, hi: int) -> Request:
+        points = {
+            name: self.grid.points(lo, hi) if name == self.swept
+            else np.full(hi - lo, self.fixed[name])
+            for name in self.variables
+        }
+        return Request(
+            text=self.text,
+            expr=self.expr,
+            variables=self.variables,
+            points=points,
+            wrt=(self.swept,),
+            dtype=self.dtype,
+            backends=self.backends,
+            timeout=self.timeout,
+        )
+
+
+def build_sweep(
+    text: str,
+    range_: tuple[str, str],
+    *,
+    num: str | None = None,
+    step: str | None = None,
+    at: Sequence[str] = (),
+    wrt: Sequence[str] = (),
+    dtype: str = "float32",
+    backends: tuple[str, ...] = (ANALYTIC,),
+    timeout: float = 120.0,
+) -> tuple[Sweep, list[str]]:
+    """Parse and check everything, before any work; raises ExpressionError or
+    InputError. Also returns notes worth saying (points that repeat in the dtype)."""
+    expr = parse(text)
+    names = variables(expr)
+    if not names:
+        raise InputError(
+            f"{text!r} has no variable to differentiate with respect to; write e.g. x*{text}"
+        )
+    if dtype not in DTYPES:
+        raise InputError(f"--dtype: {_unknown('dtype', dtype, DTYPES)}")
+    chosen = list(dict.fromkeys(wrt))
+    for name in chosen:
+        if name not in names:
+            raise InputError(f"--wrt: {_unknown('variable', name, names)}")
+    if len(chosen) > 1:
+        raise InputError(
+            f"--wrt {', '.join(chosen)}: a sweep varies one variable; name only that one"
+        )
+    if not chosen and len(names) > 1:
+        others = ",".join(f"{n}=1" for n in names[1:])
+        raise InputError(
+            f"the expression has variables {', '.join(names)}: name the swept one with "
+            f"--wrt and fix the others with --at, e.g. --wrt {names[0]} --at {others}"
+        )
+    swept = chosen[0] if chosen else names[0]
+    fixed = _fixed(at, names, swept)
+    grid = parse_range(*range_, num=num, step=step)
+    notes = _grid_notes(grid, swept, dtype)
+    sweep = Sweep(text, expr, names, swept, fixed, grid, dtype, backends, timeout)
+    return sweep, notes
+
+
+def _fixed(at: Sequence[str], names: tuple[str, ...], swept: str) -> dict[str, float]:
+    """--at NAME=VALUE for every variable but the swept one (one or several --at)."""
+    others = [n for n in names if n != swept]
+    fixed: dict[str, float] = {}
+    for text in at:
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            name, sep, value = item.partition("=")
+            name = name.strip()
+            if not sep:
+                raise InputError(
+                    f"--at {text!r}: with --range, --at fixes the other variables: "
+                    f"NAME=VALUE, e.g. --at {others[0] if others else 'y'}=1"
+                )
+            if name == swept:
+                raise InputError(f"--at {text!r}: {swept} is swept by --range; do not fix it")
+            if name not in names:
+                raise InputError(f"--at {text!r}: {_unknown('variable', name, names)}")
+            if name in fixed:
+                raise InputError(f"--at {text!r}: {name} is given twice")
+            fixed[name] = parse_number(value, f"--at {text!r}")
+    missing = [n for n in others if n not in fixed]
+    if missing:
+        example = ",".join(f"{n}=1" for n in missing)
+        raise InputError(
+            f"{', '.join(missing)} must be fixed while {swept} is swept: add --at {example}"
+        )
+    return fixed
+
+
+def _grid_notes(grid: Grid, swept: str, dtype: str) -> list[str]:
+    """The dtype cannot tell apart points closer than its spacing: say so, and refuse
+    ends beyond its range."""
+    largest = max(abs(float(grid.start)), abs(float(grid.stop)))
+    info = np.finfo(np.dtype(dtype))
+    if largest > float(info.max):
+        raise InputError(
+            f"--range: {largest:g} is beyond {dtype}'s range (±{float(info.max):.4g}); "
+            "use a smaller range or --dtype float64"
+        )
+    spacing = float(np.spacing(np.array(largest, dtype=dtype)))
+    if float(grid.step) < spacing:
+        return [
+            f"the step {float(grid.step):.3g} is below {dtype}'s spacing {spacing:.3g} near "
+            f"{largest:g}: some {swept} values repeat after rounding to {dtype}"
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- judging
+
+
+@dataclass
+class Chunk:
+    """One judged chunk, as the output sinks see it."""
+
+    start: int  # index of its first point in the sweep
+    x: np.ndarray  # the swept variable as the backends saw it (dtype)
+    values: np.ndarray | None  # exact f (float64, nearest), when asked for
+    exact: np.ndarray  # exact f' (float64, nearest)
+    exact_lo: np.ndarray  # and what it leaves out: exact f' = exact + exact_lo
+    derivatives: dict[str, np.ndarray]  # backend -> its f' (ok backends only)
+    errors: dict[str, Errors]
+
+
+class Sink(Protocol):
+    """Something that takes each judged chunk: CSV rows, kept arrays, plot data."""
+
+    def chunk(self, data: Chunk) -> None: ...
+
+
+@dataclass
+class _Summary:
+    """A backend's running reduction over the chunks judged so far."""
+
+    row: SweepRow
+    ulp_sum: float = 0.0
+    ulp_count: int = 0
+
+    def add(self, x: np.ndarray, derivative: np.ndarray, judged: Errors) -> None:
+        row = self.row
+        n = x.size
+        if n == 0:
+            return
+        i_ulp = int(np.argmax(judged.ulps))
+        i_abs = int(np.argmax(judged.absolute))
+        ulp, absolute = float(judged.ulps[i_ulp]), float(judged.absolute[i_abs])
+        if row.max_ulp_error is None or ulp > row.max_ulp_error:
+            row.max_ulp_error = ulp
+            row.worst_at = float(x[i_ulp]) if ulp > 0 else row.worst_at
+        if row.max_abs_error is None or absolute > row.max_abs_error:
+            row.max_abs_error = absolute
+            row.max_abs_at = float(x[i_abs]) if absolute > 0 else row.max_abs_at
+        relative = float(np.max(judged.relative))
+        row.max_rel_error = relative if row.max_rel_error is None else max(
+            row.max_rel_error, relative
+        )
+        finite = np.isfinite(judged.ulps)
+        self.ulp_sum += float(np.sum(judged.ulps, where=finite))
+        self.ulp_count += int(np.count_nonzero(finite))
+        row.mean_ulp_error = self.ulp_sum / self.ulp_count if self.ulp_count else None
+        row.nonfinite += n - int(np.count_nonzero(np.isfinite(derivative)))
+        row.mismatches += n - int(np.count_nonzero(judged.passed))
+        row.points += n
+        row.status = "mismatch" if row.mismatches else "ok"
+
+    def fail(self, result: BackendResult) -> None:
+        self.row.status = result.status
+        self.row.reason = result.reason
+
+
+#: Points judged at a time within a chunk: errors' temporaries then stay in cache
+#: (three times faster than whole chunks).
+JUDGE_BLOCK = 1 << 16
+
+
+def _judge(data: Chunk, backend: str, derivative: np.ndarray, summary: _Summary,
+           tolerance: Tolerance, keep: bool) -> None:
+    """One backend's errors over a chunk, reduced into its summary block by block; the
+    arrays are kept on ``data`` for the sinks only if ``keep``."""
+    parts: list[Errors] = []
+    for a in range(0, data.x.size, JUDGE_BLOCK):
+        b = a + JUDGE_BLOCK
+        judged = errors(derivative[a:b], data.exact[a:b], data.exact_lo[a:b],
+                        summary.row.dtype, tolerance)
+        summary.add(data.x[a:b], derivative[a:b], judged)
+        if keep:
+            parts.append(judged)
+    if keep:
+        data.derivatives[backend] = derivative
+        data.errors[backend] = Errors(*(
+            np.concatenate([getattr(p, name) for p in parts])
+            for name in ("absolute", "relative", "ulps", "passed")
+        ))
+
+
+def run_sweep(
+    sweep: Sweep,
+    tolerance: Tolerance,
+    *,
+    jobs: int | None = None,
+    isolate: bool = True,
+    verbose: bool = False,
+    notes: Sequence[str] = (),
+    sinks: Sequence[Sink] = (),
+    values: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = CHUNK,
+) -> SweepReport:
+    """Run every backend over the sweep chunk by chunk and reduce what they got wrong.
+
+    ``values`` also computes the exact f (for CSV and arrays); ``progress`` is told
+    (points done, points in all) after each chunk.
+    """
+    from autograd_cli import runner
+    from autograd_cli.backends import backend_class
+    from autograd_cli.backends.analytic import round_double_double
+    from autograd_cli.backends.sweep_reference import (
+        ACCEPT_BITS,
+        FUNCTIONS_IN_MPMATH,
+        LONG_DOUBLE_BITS,
+        SweepReference,
+    )
+
+    bits = ACCEPT_BITS[sweep.dtype]
+    truth = SweepReference(sweep.expr, (sweep.swept,), values=values, bits=bits)
+    frameworks = [name for name in sweep.backends if name != ANALYTIC]
+    summaries = {
+        name: _Summary(SweepRow(name, _method(name, backend_class), _version(name, backend_class),
+                                sweep.dtype, sweep.swept, "ok"))
+        for name in sweep.backends
+    }
+    if ANALYTIC in summaries:
+        summaries[ANALYTIC].row.method = "sympy.diff + double-double"
+    active = list(frameworks)
+    recomputed = 0
+    keep = bool(sinks)  # whole error arrays per chunk, only for outputs that show points
+    total = sweep.size
+    pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose) if frameworks \
+        else None
+    bounds = [(lo, min(lo + chunk, total)) for lo in range(0, total, chunk)]
+    try:
+        request = sweep.request(*bounds[0])
+        run = pool.submit(request, active) if pool is not None and active else None
+        for k, (lo, hi) in enumerate(bounds):
+            started = time.perf_counter()
+            try:
+                inputs = request.inputs()
+                x = inputs[sweep.swept]
+                exact = truth({name: a.astype(np.float64) for name, a in inputs.items()})
+                hi_exact, lo_exact = exact.derivatives[sweep.swept]
+                data = Chunk(lo, x, None if exact.values is None else exact.values[0],
+                             hi_exact, lo_exact, {}, {})
+                if ANALYTIC in summaries:  # judged while the workers still compute
+                    rounded = round_double_double(hi_exact, lo_exact, sweep.dtype)
+                    _judge(data, ANALYTIC, rounded, summaries[ANALYTIC], tolerance, keep)
+                    summaries[ANALYTIC].row.seconds += time.perf_counter() - started
+            except BaseException:
+                if run is not None:
+                    run.close()
+                raise
+            recomputed += exact.recomputed
+
+            def judge(result: BackendResult, data: Chunk = data) -> None:
+                """Each backend's chunk as it arrives, so only the slowest one waits."""
+                summary = summaries[result.backend]
+                summary.row.seconds += result.seconds
+                if result.status != "ok":
+                    summary.fail(result)
+                    if result.backend in active:
+                        active.remove(result.backend)
+                    return
+                derivative = np.asarray(result.derivatives[sweep.swept])
+                _judge(data, result.backend, derivative, summary, tolerance, keep)
+
+            if run is not None:
+                run.results(judge)
+            if k + 1 < len(bounds):  # the workers take the next chunk while we write this one
+                following = sweep.request(*bounds[k + 1])
+                run = pool.submit(following, active) if pool is not None and active else None
+            for sink in sinks:
+                sink.chunk(data)
+            if verbose:
+                print(f"chunk {k + 1}/{len(bounds)}: {hi - lo:,} points, "
+                      f"{exact.recomputed:,} recomputed in mpmath", file=sys.stderr)
+            if progress is not None:
+                progress(hi, total)
+            if k + 1 < len(bounds):
+                request = following
+    finally:
+        if pool is not None:
+            pool.close()
+
+    method = "double-double arithmetic, " + (
+        "mpmath functions" if FUNCTIONS_IN_MPMATH else f"{LONG_DOUBLE_BITS}-bit long double "
+        "functions"
+    ) + ", mpmath where the error bound is not met"
+    all_notes = list(notes)
+    if FUNCTIONS_IN_MPMATH:
+        all_notes.append(
+            f"numpy's long double has only {LONG_DOUBLE_BITS} bits here: the reference "
+            "evaluates functions point by point in mpmath (slower)"
+        )
+    if truth.fallback:
+        all_notes.append(f"reference in mpmath at every point ({truth.fallback})")
+    return SweepReport(
+        expression=sweep.text,
+        exact_expression=truth.expression,
+        derivative_expressions=dict(truth.derivative_expressions),
+        variables=sweep.variables,
+        swept=sweep.swept,
+        fixed=dict(sweep.fixed),
+        dtype=sweep.dtype,
+        tolerance=tolerance,
+        sweep=sweep.grid.describe(),
+        reference={"method": method, "bits": bits, "recomputed_points": recomputed},
+        rows=[summaries[name].row for name in sweep.backends],
+        notes=all_notes,
+    )
+
+
+def _method(name: str, backend_class: Callable[[str], Any]) -> str:
+    try:
+        return str(backend_class(name).method)
+    except Exception:
+        return ""
+
+
+def _version(name: str, backend_class: Callable[[str], Any]) -> str | None:
+    try:
+        version = backend_class(name).version()
+    except Exception:
+        return None
+    return None if version is None else str(version)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@contextmanager
+def open_output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or a file replaced whole when the block ends well (a reader never sees
+    half an output; a failure leaves any old file as it was)."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _text(array: np.ndarray) -> list[str]:
+    """Each number as the shortest text that reads back as the same value of its dtype
+    (numpy's repr for float32, Python's for float64); nan, inf, -inf as such."""
+    if array.dtype == np.float64:
+        return list(map(repr, array.tolist()))
+    return [str(v) for v in array.astype(str).tolist()]
+
+
+class CsvSink:
+    """One CSV row per point, written as each chunk is judged: the swept variable, the
+    exact f and f', then each backend's f' with its absolute and ULP error (empty
+    where that backend could not run)."""
+
+    def __init__(self, stream: TextIO, swept: str, backends: Sequence[str]) -> None:
+        self.stream = stream
+        self.backends = tuple(backends)
+        self.header = [swept, "f", "exact"]
+        for name in self.backends:
+            self.header += [name, f"{name}_abs_error", f"{name}_ulp_error"]
+
+    def chunk(self, data: Chunk) -> None:
+        if data.start == 0:  # written with the first rows: a refusal leaves nothing behind
+            self.stream.write(",".join(self.header) + "\n")
+        n = data.x.size
+        blank = [""] * n
+        columns = [_text(data.x), blank if data.values is None else _text(data.values),
+                   _text(data.exact)]
+        for name in self.backends:
+            if name in data.derivatives:
+                judged = data.errors[name]
+                columns += [_text(data.derivatives[name]), _text(judged.absolute),
+                            _text(judged.ulps)]
+            else:
+                columns += [blank, blank, blank]
+        self.stream.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
+
+
+def array_bytes(points: int, backends: int) -> int:
+    """Memory that --arrays keeps: x, f and f' plus three arrays per backend, float64."""
+    return points * 8 * (3 + 3 * backends)
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give (MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_arrays_fit(points: int, backends: int) -> None:
+    """Refuse --arrays up front when keeping them would exhaust memory (half of what is
+    available, at most)."""
+    needed = array_bytes(points, backends)
+    available = available_memory()
+    if available is not None and needed > available // 2:
+        raise InputError(
+            f"--arrays: {points:,} points need about {needed / 2**30:.1f} GiB for their "
+            f"arrays, more than half the {available / 2**30:.1f} GiB available; use fewer "
+            "points, or --format csv (streamed, any size)"
+        )
+
+
+class ArraySink:
+    """Every point's numbers, kept for ``--format json --arrays``."""
+
+    def __init__(self, points: int, backends: Sequence[str]) -> None:
+        self.backends = tuple(backends)
+        self.x = np.full(points, np.nan)
+        self.values = np.full(points, np.nan)
+        self.exact = np.full(points, np.nan)
+        self.columns = {
+            name: {key: np.full(points, np.nan) for key in ("derivative", "abs_error",
+                                                             "ulp_error")}
+            for name in self.backends
+        }
+
+    def chunk(self, data: Chunk) -> None:
+        where = slice(data.start, data.start + data.x.size)
+        self.x[where] = data.x
+        self.exact[where] = data.exact
+        if data.values is not None:
+            self.values[where] = data.values
+        for name, derivative in data.derivatives.items():
+            judged = data.errors[name]
+            self.columns[name]["derivative"][where] = derivative
+            self.columns[name]["abs_error"][where] = judged.absolute
+            self.columns[name]["ulp_error"][where] = judged.ulps
+
+    def write(self, stream: TextIO, swept: str, failed: Sequence[str]) -> None:
+        """The ``arrays`` object of the JSON output, written piece by piece."""
+        stream.write("{")
+        for key, array in ((swept, self.x), ("f", self.values), ("exact", self.exact)):
+            stream.write(f"\n    {_json_key(key)}: ")
+            _write_numbers(stream, array)
+            stream.write(",")
+        stream.write('\n    "backends": {')
+        for j, name in enumerate(self.backends):
+            stream.write(("," if j else "") + f"\n      {_json_key(name)}: ")
+            if name in failed:
+                stream.write("null")
+                continue
+            stream.write("{")
+            for i, (key, array) in enumerate(self.columns[name].items()):
+                stream.write(("," if i else "") + f"\n        {_json_key(key)}: ")
+                _write_numbers(stream, array)
+            stream.write("\n      }")
+        stream.write("\n    }\n  }")
+
+
+def _json_key(key: str) -> str:
+    import json
+
+    return json.dumps(key)
+
+
+def write_json(
+    stream: TextIO, report: SweepReport, arrays: ArraySink | None = None
+) -> None:
+    """The sweep's JSON: the summary, and with ``arrays`` every point's numbers under
+    ``"arrays"`` (streamed, so the text is never held whole)."""
+    import json
+
+    text = json.dumps(report.to_dict(), indent=2)
+    if arrays is None:
+        stream.write(text + "\n")
+        return
+    assert text.endswith("\n}")
+    stream.write(text[:-2] + ',\n  "arrays": ')
+    arrays.write(stream, report.swept, [row.backend for row in report.rows if row.failed])
+    stream.write("\n}\n")
+
+
+def _write_numbers(stream: TextIO, array: np.ndarray | None, piece: int = 1 << 16) -> None:
+    """A JSON list of float64, non-finite numbers as "nan"/"inf"/"-inf" strings."""
+    if array is None:
+        stream.write("null")
+        return
+    stream.write("[")
+    for start in range(0, array.size, piece):
+        part = array[start:start + piece].tolist()
+        text = ", ".join(repr(v) if math.isfinite(v) else f'"{json_number(v)}"' for v in part)
+        stream.write((", " if start else "") + text)
+    stream.write("]")
+
+
+class PlotSink:
+    """What the figure needs: every point up to PLOT_FULL points, beyond that the
+    min/max of each of PLOT_BINS runs of points (the figure's own envelope, built
+    chunk by chunk, so a one-point spike still shows)."""
+
+    def __init__(self, points: int, backends: Sequence[str]) -> None:
+        self.points = points
+        self.backends = tuple(backends)
+        self.full = points <= PLOT_FULL
+        keys = ["x", "exact"]
+        for name in self.backends:
+            keys += [f"{name}:d", f"{name}:u"]
+        ends = ("",) if self.full else (":min", ":max")
+        size = points if self.full else PLOT_BINS
+        self.store = {key + end: np.full(size, np.nan) for key in keys for end in ends}
+        self.seen: set[str] = set()
+
+    def chunk(self, data: Chunk) -> None:
+        n = data.x.size
+        series = {"x": data.x, "exact": data.exact}
+        for name, derivative in data.derivatives.items():
+            self.seen.add(name)
+            series[f"{name}:d"] = derivative
+            series[f"{name}:u"] = np.abs(data.errors[name].ulps)
+        if self.full:
+            for key, array in series.items():
+                self.store[key][data.start:data.start + n] = array
+            return
+        index = np.arange(data.start, data.start + n, dtype=np.int64)
+        bins = index * PLOT_BINS // self.points
+        starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+        used = bins[starts]
+        for key, array in series.items():
+            values = np.asarray(array, dtype=np.float64)
+            low, high = self.store[f"{key}:min"], self.store[f"{key}:max"]
+            low[used] = np.fmin(low[used], np.fmin.reduceat(values, starts))
+            high[used] = np.fmax(high[used], np.fmax.reduceat(values, starts))
+
+    def figure_data(self, report: SweepReport) -> Any:
+        """The figure's input (:class:`autograd_cli.plot.SweepFigureData`)."""
+        from autograd_cli.plot import Series, SweepFigureData
+
+        def column(key: str) -> np.ndarray:
+            if self.full:
+                return self.store[key]
+            return np.column_stack([self.store[f"{key}:min"], self.store[f"{key}:max"]]).ravel()
+
+        x = column("x")  # a run's (min, max) drawn from its first x to its last
+        rows = {row.backend: row for row in report.rows}
+        series = [
+            Series(backend=name, label=_label(rows[name]), derivative=column(f"{name}:d"),
+                   ulp_error=column(f"{name}:u"))
+            for name in self.backends if name in self.seen
+        ]
+        notes: tuple[str, ...] = ()
+        if not self.full:
+            notes = (f"{self.points:,} points drawn as the min/max of {PLOT_BINS:,} runs",)
+        return SweepFigureData(
+            x=x, exact=column("exact"), series=series, expression=report.exact_expression,
+            derivative=report.derivative_expressions[report.swept], dtype=report.dtype,
+            wrt=report.swept, notes=notes,
+        )
+
+
+def _label(row: SweepRow) -> str:
+    version = f" {row.version}" if row.version else ""
+    return f"{row.backend}{version} ({row.method})"
+
+
+def draw(sink: PlotSink, report: SweepReport, path: Path) -> None:
+    """Draw and save a sweep's figure (matplotlib loads here, not before)."""
+    from autograd_cli.plot import build_figure, save_figure
+
+    save_figure(build_figure(sink.figure_data(report)), path)
+
+
+def build_sweep_request(
+    text: str,
+    start: str,
+    stop: str,
+    *,
+    num: str | int | None = None,
+    step: str | float | None = None,
+    at: Sequence[str] = (),
+    wrt: Sequence[str] = (),
+    dtype: str = "float32",
+    backends: tuple[str, ...] = (ANALYTIC,),
+    timeout: float = 120.0,
+) -> Request:
+    """A sweep as one point Request (every point a row): for suites, whose sweeps are
+    short and judged point by point by :func:`check.run_check`."""
+    sweep, _ = build_sweep(
+        text, (str(start), str(stop)), num=None if num is None else str(num),
+        step=None if step is None else str(step), at=at, wrt=wrt, dtype=dtype,
+        backends=backends, timeout=timeout,
+    )
+    return sweep.request(0, sweep.size)
+
+
+def save_plot(request: Request, report: Any, path: Path) -> None:
+    """The sweep figure of a point Report over a swept Request (see
+    :func:`build_sweep_request`)."""
+    from autograd_cli.plot import Series, SweepFigureData, build_figure, save_figure
+
+    swept = request.wrt[0]
+    rows = [row for row in report.rows if row.wrt == swept]
+    backends = list(dict.fromkeys(row.backend for row in rows))
+
+    def column(name: str, attribute: str) -> np.ndarray:
+        values = [getattr(row, attribute) for row in rows if row.backend == name]
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+
+    first = [row for row in rows if row.backend == backends[0]]
+    data = SweepFigureData(
+        x=np.array([row.point[swept] for row in first], dtype=np.float64),
+        exact=column(backends[0], "exact"),
+        series=[
+            Series(backend=name, label=f"{name} ({rows[i].method})",
+                   derivative=column(name, "derivative"), ulp_error=column(name, "ulp_error"))
+            for i, name in ((next(i for i, r in enumerate(rows) if r.backend == n), n)
+                            for n in backends)
+        ],
+        expression=report.exact_expression,
+        derivative=report.derivative_expressions[swept],
+        dtype=request.dtype,
+        wrt=swept,
+    )
+    save_figure(build_figure(data), path)
+
+
+@dataclass
+class Progress:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+
+    total: int
+    enabled: bool = field(default_factory=lambda: sys.stderr.isatty())
+
+    def __post_init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            import rich.progress as bar
+            from rich.console import Console
+
+            self._bar = bar.Progress(
+                bar.TextColumn("sweep"), bar.BarColumn(), bar.MofNCompleteColumn(),
+                bar.TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("sweep", total=self.total)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)
+
+
+__all__ = [
+    "CHUNK",
+    "DEFAULT_NUM",
+    "MAX_POINTS",
+    "ArraySink",
+    "Chunk",
+    "CsvSink",
+    "Grid",
+    "PlotSink",
+    "Progress",
+    "Sweep",
+    "build_sweep",
+    "build_sweep_request",
+    "check_arrays_fit",
+    "draw",
+    "open_output",
+    "parse_range",
+    "run_sweep",
+    "save_plot",
+    "write_json",
+]

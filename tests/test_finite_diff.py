@@ -1,0 +1,192 @@
+"""Finite differences against the exact reference: each method within its own error
+estimate (so the estimate bounds the true error), the estimate small enough to mean
+something, and the complex step within a few ULPs wherever nothing cancels."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from corpus import CORPUS, TUTORIAL, Case, parse
+
+from autograd_cli import runner
+from autograd_cli.backends import REGISTRY, backend_class
+from autograd_cli.backends.analytic import Reference, reference
+from autograd_cli.backends.base import missing_ops
+from autograd_cli.backends.finite_diff import (
+    NOT_ANALYTIC,
+    FiniteDiffBackend,
+    central_differences,
+    complex_ops,
+    complex_step,
+    numpy_ops,
+    tangent_magnitude,
+    uses,
+)
+from autograd_cli.inputs import build_request
+from autograd_cli.model import DTYPES
+
+#: An estimate must bound the error and also say something: at most this much
+#: relative to max(1, |f'|). The corpus's worst: 3.1e-5 and 5.8e-14 for the complex
+#: step, 4.5e-4 and 3.6e-11 for central differences.
+USEFUL = {
+    ("complex", "float32"): 1e-4,
+    ("complex", "float64"): 2e-13,
+    ("central", "float32"): 2e-3,
+    ("central", "float64"): 1e-9,
+}
+
+ANALYTIC_CASES = [c for c in CORPUS if not uses(c.expr, NOT_ANALYTIC)]
+ABS_CASES = [c for c in CORPUS if uses(c.expr, NOT_ANALYTIC)]
+
+
+@functools.cache
+def _reference(text: str, dtype: str) -> Reference:
+    case = next(c for c in CORPUS if c.text == text)
+    return reference(case.expr, case.inputs(dtype), case.variables)
+
+
+def _ulps(actual: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
+    spacing = np.spacing(np.abs(exact).astype(dtype)).astype(np.float64)
+    return np.abs(actual.astype(np.float64) - exact) / spacing
+
+
+def _assert_bounded(actual: np.ndarray, error: np.ndarray, exact: np.ndarray, label: str,
+                    useful: float) -> None:
+    true = np.abs(actual.astype(np.float64) - exact)
+    assert np.all(np.isfinite(error)), label
+    assert np.all(true <= error), f"{label}: true {true} > estimate {error}"
+    assert np.all(error <= useful * np.maximum(1.0, np.abs(exact))), f"{label}: {error}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CORPUS, ids=[c.text for c in CORPUS])
+def test_backend_on_corpus_within_its_estimate(case: Case, dtype: str) -> None:
+    result = FiniteDiffBackend().evaluate(case.expr, case.inputs(dtype), case.variables, dtype)
+    ref = _reference(case.text, dtype)
+    n = len(next(iter(case.points.values())))
+    kind = "central" if case in ABS_CASES else "complex"
+    assert result.method.startswith("central differences" if kind == "central" else "complex")
+    assert result.values.dtype == np.dtype(dtype) and result.values.shape == (n,)
+    assert float(np.max(_ulps(result.values, ref.values, dtype))) <= 256
+    estimates = result.extra["error_estimate"]
+    assert set(estimates) == set(case.variables)
+    for k in case.variables:
+        d = result.derivatives[k]
+        assert d.dtype == np.dtype(dtype) and d.shape == (n,) and estimates[k].shape == (n,)
+        _assert_bounded(d, estimates[k], ref.derivatives[k], f"d/d{k}", USEFUL[kind, dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CORPUS, ids=[c.text for c in CORPUS])
+def test_central_differences_on_corpus_within_estimate(case: Case, dtype: str) -> None:
+    """Richardson on every case, not only those with abs that the backend sends it."""
+    ref = _reference(case.text, dtype)
+    for k in case.variables:
+        found = central_differences(case.expr, case.inputs(dtype), k, dtype)
+        _assert_bounded(found.derivative.astype(dtype), found.error, ref.derivatives[k],
+                        f"d/d{k}", USEFUL["central", dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", ANALYTIC_CASES, ids=[c.text for c in ANALYTIC_CASES])
+def test_complex_step_few_ulps_unless_cancelling(case: Case, dtype: str) -> None:
+    """Exact to rounding: within 4 ULPs where the chain rule's terms do not cancel
+    (their absolute sum is at most twice the derivative); elsewhere within the
+    frameworks' 256 ULPs (the worst on the corpus: 60, for x*y + sin(x*y))."""
+    inputs = case.inputs(dtype)
+    ref = _reference(case.text, dtype)
+    for k in case.variables:
+        found = complex_step(case.expr, inputs, k, dtype)
+        exact = ref.derivatives[k]
+        ulps = _ulps(found.derivative.astype(dtype), exact, dtype)
+        clean = tangent_magnitude(case.expr, inputs, k) <= 2 * np.abs(exact)
+        assert np.all(ulps[clean] <= 4), f"d/d{k}: {ulps}"
+        assert np.all(ulps <= 256), f"d/d{k}: {ulps}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tutorial_at_one_half(dtype: str) -> None:
+    x = {"x": np.array([0.5], dtype=dtype)}
+    result = FiniteDiffBackend().evaluate(parse(TUTORIAL), x, ("x",), dtype)
+    assert result.values.tolist() == [9.75] and result.derivatives["x"].tolist() == [10.5]
+    assert result.method == f"complex step (h=2**{-33 if dtype == 'float32' else -66})"
+    central = central_differences(parse(TUTORIAL), x, "x", dtype)
+    assert abs(central.derivative[0] - 10.5) <= central.error[0]
+    assert central.error[0] <= USEFUL["central", dtype] * 10.5
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("text", ["x**2*y", "abs(x)*y**2 + x"])
+def test_partials_and_variables_not_used(text: str, dtype: str) -> None:
+    inputs = {
+        "x": np.array([3.0, 1.0, -2.0], dtype=dtype),
+        "y": np.array([2.0, 1.0, 0.5], dtype=dtype),
+        "z": np.array([7.0, 8.0, 9.0], dtype=dtype),
+    }
+    result = FiniteDiffBackend().evaluate(parse(text), inputs, ("x", "y", "z", "w"), dtype)
+    x, y = inputs["x"].astype(np.float64), inputs["y"].astype(np.float64)
+    if text == "x**2*y":
+        expected = {"x": 2 * x * y, "y": x**2}
+    else:
+        expected = {"x": np.sign(x) * y**2 + 1, "y": 2 * np.abs(x) * y}
+    estimates = result.extra["error_estimate"]
+    for k, exact in expected.items():
+        assert np.all(np.abs(result.derivatives[k] - exact) <= estimates[k]), k
+        assert np.allclose(result.derivatives[k], exact, rtol=1e-5)
+    for k in ("z", "w"):
+        assert result.derivatives[k].tolist() == [0.0] * 3 and estimates[k].tolist() == [0.0] * 3
+
+
+def test_overflow_and_constants_in_the_compared_dtype() -> None:
+    inputs = {"x": np.array([1.0, 2.0], dtype=np.float32)}
+    result = FiniteDiffBackend().evaluate(parse("9.0**41 + x"), inputs, ("x",), "float32")
+    assert np.all(np.isposinf(result.values)) and result.derivatives["x"].tolist() == [1.0, 1.0]
+    flat = FiniteDiffBackend().evaluate(parse("2*pi + 1"), inputs, ("x",), "float32")
+    assert np.all(flat.values == np.float32(2 * np.pi + 1)) and flat.values.dtype == np.float32
+    assert flat.derivatives["x"].tolist() == [0.0, 0.0]
+
+
+def test_complex_step_off_the_real_domain_is_nan() -> None:
+    """numpy's complex branches would give a value where the real function has none."""
+    x = {"x": np.array([-1.0, 0.0, 4.0])}
+    for text in ("sqrt(x)", "log(x)", "log10(x)", "x**0.5", "asin(x - 3)"):
+        d = FiniteDiffBackend().evaluate(parse(text), x, ("x",), "float64").derivatives["x"]
+        assert np.isnan(d[0]), text
+    cube = FiniteDiffBackend().evaluate(parse("x**3"), x, ("x",), "float64")
+    assert np.allclose(cube.derivatives["x"], [3.0, 0.0, 48.0], rtol=0, atol=1e-30)  # h**2 at 0
+    assert np.isnan(complex_step(parse("sqrt(x)"), x, "x", "float64").derivative[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ops_tables_complete(dtype: str) -> None:
+    assert missing_ops(numpy_ops(dtype)) == set()
+    assert missing_ops(complex_ops(dtype)) == set()
+    assert missing_ops(FiniteDiffBackend().ops(dtype)) == set()
+
+
+def test_metadata() -> None:
+    cls = backend_class("finite-diff")
+    assert cls is FiniteDiffBackend and cls.name == "finite-diff"
+    assert cls.module is None and cls.is_installed() and cls.distributions == ("numpy",)
+    assert cls.isolated is False
+    assert list(REGISTRY)[:5] == ["analytic", "torch", "tensorflow", "jax", "finite-diff"]
+
+
+def test_runs_in_process_and_extra_crosses_both_paths() -> None:
+    """finite-diff is computed here (no worker); analytic in a worker. Both rows carry
+    their backend's ``extra``."""
+    request = build_request("x*y + abs(x)", ["x=0.5,y=2", "x=-1,y=3"], dtype="float64",
+                            backends=("analytic", "finite-diff"))
+    with runner.Pool(("analytic", "finite-diff")) as pool:
+        rows = {row.backend: row for row in pool.submit(request).results()}
+        assert "finite-diff" not in pool.spawns and pool.spawns.get("analytic") == 1
+    fd, exact = rows["finite-diff"], rows["analytic"]
+    assert fd.status == "ok" and exact.status == "ok", (fd.reason, exact.reason)
+    assert fd.method == "central differences + Richardson"
+    assert exact.extra["derivative_expressions"] == {"x": "y + sign(x)", "y": "x"}
+    estimate = fd.extra["error_estimate"]
+    for k in ("x", "y"):
+        assert estimate[k].shape == (2,)
+        assert np.all(np.abs(fd.derivatives[k] - exact.derivatives[k]) <= estimate[k])
