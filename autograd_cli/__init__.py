@@ -9,6 +9,8 @@ The public API is small and imports nothing heavy until it is used::
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -18,6 +20,21 @@ if TYPE_CHECKING:
     from autograd_cli.report import Report
 
 __all__ = ["__version__", "compare", "parse"]
+
+
+class _Package(types.ModuleType):
+    """Keeps ``compare`` the function below. Loading the submodule of the same name
+    (``autograd_cli.compare``, errors and tolerances) sets it as an attribute of the
+    package, so after any comparison ``from autograd_cli import compare`` would give
+    the module (``from autograd_cli.compare import ...`` still reaches the module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "compare" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def parse(text: str) -> Expr:
@@ -32,23 +49,34 @@ def compare(
     at: Any,
     *,
     wrt: str | list[str] | tuple[str, ...] = (),
-    dtype: str = "float32",
+    dtype: str | list[str] | tuple[str, ...] = "float32",
     backends: str | list[str] | tuple[str, ...] | None = None,
     rtol: float | None = None,
     atol: float | None = None,
     max_ulps: float | None = None,
     timeout: float = 120.0,
     isolate: bool = True,
+    strict: bool = False,
+    order: int = 1,
+    mode: str = "reverse",
+    device: str = "cpu",
+    show_code: bool = False,
 ) -> Report:
     """The same comparison as the ``gradcheck`` command, as a Report object.
 
     ``at`` is a number (one-variable expressions), a mapping ``{"x": 1, "y": 2}``, or a
     list of either for several points. Bad input raises ValueError with the message the
-    command line would print.
+    command line would print. ``strict`` counts undefined, non-differentiable, overflow
+    and underflow rows as mismatches (``report.ok`` is then False). ``order`` and
+    ``mode`` are ``--order`` and ``--mode`` (``wrt=["x", "y"], order=2``: d2f/dxdy).
+    ``dtype`` may name several (``"float16,float32"`` or a list): rows for each, grouped
+    by dtype. ``show_code`` fills ``report.code`` with the ``--show-code`` scripts.
     """
-    from autograd_cli.check import run_check
+    from dataclasses import replace
+
+    from autograd_cli.check import run_checks
     from autograd_cli.compare import tolerance_for
-    from autograd_cli.inputs import build_request, parse_backends
+    from autograd_cli.inputs import build_request, parse_backends, parse_dtypes
 
     points = at if isinstance(at, (list, tuple)) else [at]
     texts = [
@@ -57,9 +85,13 @@ def compare(
         for p in points
     ]
     chosen, notes = parse_backends(backends)
+    dtypes = parse_dtypes(dtype)
     request = build_request(
-        expression, texts, (wrt,) if isinstance(wrt, str) else wrt, dtype, chosen, timeout
+        expression, texts, (wrt,) if isinstance(wrt, str) else wrt, dtypes[0], chosen,
+        timeout, order=order, mode=mode, device=device,
     )
-    return run_check(
-        request, tolerance_for(dtype, rtol, atol, max_ulps), isolate=isolate, notes=notes
+    return run_checks(
+        [replace(request, dtype=d) for d in dtypes],
+        [tolerance_for(d, rtol, atol, max_ulps) for d in dtypes],
+        isolate=isolate, notes=notes, strict=strict, show_code=show_code,
     )

@@ -1,19 +1,35 @@
 """One comparison from Request to Report: start the workers, compute the truth while
 they run, then judge every row against it.
+
+With ``mode = "both"`` the frameworks run once per mode, one submission after the other
+through one pool (each framework loads once); backends without modes run only in the
+first. Each mode's answer is its own row, keyed by backend and mode.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from autograd_cli import runner
 from autograd_cli.backends import backend_class
-from autograd_cli.compare import Tolerance, errors
+from autograd_cli.compare import Tolerance, beyond_range, errors, range_statuses
+from autograd_cli.domain import (
+    NONDIFFERENTIABLE,
+    OVERFLOW,
+    POINT_STATUSES,
+    UNDEFINED,
+    UNDERFLOW,
+    Labels,
+    Special,
+    short,
+)
 from autograd_cli.model import BackendResult, Request
-from autograd_cli.report import Report, Row
+from autograd_cli.report import Report, Row, merge
 
 ANALYTIC = "analytic"
 
@@ -28,33 +44,75 @@ def run_check(
     notes: list[str] | None = None,
     on_result: Callable[[BackendResult], None] | None = None,
     pool: runner.Pool | None = None,
+    strict: bool = False,
 ) -> Report:
     """Run every requested backend and compare each with the exact derivative.
 
     With a ``pool`` its workers (frameworks already loaded) take the request, so a
     suite of many checks imports each framework once; ``jobs``/``isolate``/``verbose``
-    are then the pool's.
+    are then the pool's. Rows at undefined or non-differentiable points, and results
+    that over- or underflow as they must, are labelled (:mod:`autograd_cli.domain`)
+    and explained in ``warnings``; ``strict`` counts them as mismatches.
     """
+    from autograd_cli import domain
     from autograd_cli.backends import analytic
 
     frameworks = [name for name in request.backends if name != ANALYTIC]
-    if pool is not None:
-        run = pool.submit(request, frameworks)
-    else:
-        run = runner.start(request, frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+    moded = {name for name in frameworks if _modes(name)}
+    plan = [(request.modes[0], frameworks)]
+    plan += [(mode, [n for n in frameworks if n in moded]) for mode in request.modes[1:]]
+    plan = plan[:1] + [(mode, names) for mode, names in plan[1:] if names]
+    own = None
+    if pool is None and len(plan) > 1:
+        own = pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+
+    def submit(mode: str, names: list[str]) -> runner.Run:
+        single = replace(request, mode=mode)
+        if pool is not None:
+            return pool.submit(single, names)
+        return runner.start(single, names, jobs=jobs, isolate=isolate, verbose=verbose)
+
+    def tagged(mode: str) -> Callable[[BackendResult], None]:
+        def tag(result: BackendResult) -> None:
+            result.mode = mode if result.backend in moded else None
+            if result.status != "ok":  # the registry's method names the default mode only
+                result.method = _describe(result, request.order) or result.method
+            if on_result is not None:
+                on_result(result)
+
+        return tag
+
     try:
-        started = time.perf_counter()
-        inputs = request.inputs()
-        reference = analytic.reference(request.expr, inputs, request.wrt)
-        reference_seconds = time.perf_counter() - started
-    except BaseException:
-        run.cancel()
-        raise
-    by_name = {result.backend: result for result in run.results(on_result)}
+        run = submit(*plan[0])
+        try:
+            started = time.perf_counter()
+            inputs = request.inputs()
+            reference = analytic.reference(request.expr, inputs, request.wrt)
+            reference_seconds = time.perf_counter() - started
+            labels = domain.classify(
+                request.expr, {k: v.astype(np.float64) for k, v in inputs.items()},
+                request.wrt, request.text,
+            )
+        except BaseException:
+            run.cancel()
+            raise
+        found: dict[tuple[str, str | None], BackendResult] = {}
+        for k, (mode, names) in enumerate(plan):
+            if k:
+                run = submit(mode, names)
+            for result in run.results(tagged(mode)):
+                found[result.backend, result.mode] = result
+    finally:
+        if own is not None:
+            own.close()
     if ANALYTIC in request.backends:
-        by_name[ANALYTIC] = _analytic_result(request, reference, reference_seconds)
-    results = [by_name[name] for name in request.backends]
-    rows = _rows(request, inputs, reference, results, tolerance)
+        found[ANALYTIC, None] = _analytic_result(request, reference, reference_seconds)
+    results = [
+        found[name, mode]
+        for name in request.backends
+        for mode in (request.modes if name in moded else (None,))
+    ]
+    rows = _rows(request, inputs, reference, results, tolerance, labels)
     return Report(
         expression=request.text,
         exact_expression=reference.expression,
@@ -66,8 +124,69 @@ def run_check(
         reference_precision_bits=reference.precision_bits,
         rows=rows,
         notes=list(notes or []),
-        timings={result.backend: result.seconds for result in results},
+        timings={_key(result): result.seconds for result in results},
+        order=request.order,
+        mode=request.mode,
+        device=request.device,
+        strict=strict,
+        warnings=_warnings(rows, request, labels.unchecked),
     )
+
+
+def run_checks(
+    requests: Sequence[Request],
+    tolerances: Sequence[Tolerance],
+    *,
+    jobs: int | None = None,
+    isolate: bool = True,
+    verbose: bool = False,
+    notes: list[str] | None = None,
+    on_result: Callable[[BackendResult], None] | None = None,
+    show_code: bool = False,
+    strict: bool = False,
+) -> Report:
+    """The same check in several dtypes (a request and a tolerance each), as one
+    report grouped by dtype. One pool serves them all, so each framework loads once.
+    ``show_code`` attaches each backend's reproducing script (:mod:`show_code`)."""
+    pool = None
+    frameworks = list(dict.fromkeys(n for r in requests for n in r.backends if n != ANALYTIC))
+    if len(requests) > 1 and frameworks:
+        pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+    try:
+        reports = []
+        for request, tolerance in zip(requests, tolerances, strict=True):
+            report = run_check(request, tolerance, jobs=jobs, isolate=isolate, verbose=verbose,
+                               notes=notes, on_result=on_result, pool=pool, strict=strict)
+            if show_code:
+                from autograd_cli.show_code import scripts
+
+                report.code = {request.dtype: scripts(request)}
+            reports.append(report)
+    finally:
+        if pool is not None:
+            pool.close()
+    return merge(reports)
+
+
+def _modes(name: str) -> tuple[str, ...]:
+    """The autodiff modes a backend has (none for an unknown or broken one), without
+    importing its framework."""
+    try:
+        return tuple(backend_class(name).modes)
+    except Exception:
+        return ()
+
+
+def _describe(result: BackendResult, order: int) -> str | None:
+    try:
+        return backend_class(result.backend).describe(result.mode or "reverse", order)
+    except Exception:
+        return None
+
+
+def _key(result: BackendResult) -> str:
+    """A row's backend, with its mode when it has one: "torch:forward"."""
+    return result.backend if result.mode is None else f"{result.backend}:{result.mode}"
 
 
 def _analytic_result(request: Request, reference: object, seconds: float) -> BackendResult:
@@ -96,6 +215,7 @@ def _rows(
     reference: object,
     results: list[BackendResult],
     tolerance: Tolerance,
+    labels: Labels | None = None,
 ) -> list[Row]:
     from autograd_cli.backends.analytic import Reference
 
@@ -104,22 +224,29 @@ def _rows(
         {name: float(inputs[name][i]) for name in request.variables} for i in range(request.size)
     ]
     judged = {
-        (result.backend, name): errors(
+        (index, name): errors(
             result.derivatives[name],
             reference.derivatives[name],
             reference.derivatives_lo[name],
             request.dtype,
             tolerance,
         )
-        for result in results
+        for index, result in enumerate(results)
         if result.status == "ok"
         for name in request.wrt
+    }
+    ranges = {
+        key: range_statuses(
+            results[key[0]].derivatives[key[1]], reference.derivatives[key[1]],
+            reference.derivatives_lo[key[1]], request.dtype, found.passed,
+        )
+        for key, found in judged.items()
     }
     rows: list[Row] = []
     for name in request.wrt:
         exact = reference.derivatives[name]
         for i, point in enumerate(points):
-            for result in results:
+            for index, result in enumerate(results):
                 method = result.method or backend_class(result.backend).method
                 row = Row(
                     backend=result.backend,
@@ -136,8 +263,11 @@ def _rows(
                     ulp_error=None,
                     status=result.status,
                     reason=result.reason,
+                    order=request.order,
+                    mode=result.mode,
+                    device=result.device,
                 )
-                found = judged.get((result.backend, name))
+                found = judged.get((index, name))
                 if found is not None and result.values is not None:
                     row.value = float(result.values[i])
                     row.derivative = float(result.derivatives[name][i])
@@ -145,5 +275,80 @@ def _rows(
                     row.rel_error = float(found.relative[i])
                     row.ulp_error = float(found.ulps[i])
                     row.status = "ok" if found.passed[i] else "mismatch"
+                    overflow, underflow = ranges[index, name]
+                    _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
+                           bool(underflow[i]))
                 rows.append(row)
     return rows
+
+
+def _label(row: Row, special: Special | None, overflow: bool, underflow: bool) -> None:
+    """A judged row at an undefined or non-differentiable point, or whose result is the
+    dtype's range speaking: its status, and why."""
+    if special is not None:
+        row.status, row.reason = special.status, special.reason
+        row.left, row.right = special.left, special.right
+        row.exact = row.abs_error = row.rel_error = row.ulp_error = None
+        return
+    exact = "?" if row.exact is None else short(row.exact)
+    if row.exact is not None and math.isinf(row.exact):
+        exact = "beyond float64's range too"
+    if overflow:
+        row.status = OVERFLOW
+        row.reason = (f"the exact {_prime(row)} ({exact}) is beyond {row.dtype}'s range: "
+                      f"{'-' if (row.derivative or 0) < 0 else ''}inf is the IEEE result")
+    elif underflow:
+        row.status = UNDERFLOW
+        row.reason = (f"the exact {_prime(row)} ({exact}) is below {row.dtype}'s smallest "
+                      "normal number: the result underflows")
+    elif row.status == "mismatch" and row.exact is not None and row.reason is None and bool(
+        beyond_range(np.array([row.exact]), np.zeros(1), row.dtype)[0]
+    ):
+        row.reason = f"the exact {_prime(row)} ({exact}) is beyond {row.dtype}'s range"
+
+
+def _prime(row: Row) -> str:
+    return "f" + "'" * row.order
+
+
+def _where(row: Row, several: bool) -> str:
+    point = ", ".join(f"{name} = {short(value)}" for name, value in row.point.items())
+    return point + (f", d/d{row.wrt}" if several else "") + f" ({row.dtype})"
+
+
+def _warnings(rows: Sequence[Row], request: Request, unchecked: int = 0) -> list[str]:
+    """One line per kind of special row: where, why, and what each backend gave there
+    (its convention), points with the same story on one line."""
+    several = len(request.wrt) > 1
+    modes = request.mode == "both"
+    by_place: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        if row.special:
+            by_place.setdefault((_where(row, several), row.status), []).append(row)
+    stories: dict[tuple[str, str, str], list[str]] = {}
+    for (where, status), found in by_place.items():
+        if status in POINT_STATUSES:
+            gave = ", ".join(f"{_name(row, modes)} {_value(row)}" for row in found)
+            story = (status, found[0].reason or "", f"backends give: {gave}")
+        else:
+            names = ", ".join(_name(row, modes) for row in found)
+            story = (status, found[0].reason or "", f"as expected from {names}")
+        stories.setdefault(story, []).append(where)
+    lines = []
+    order = {UNDEFINED: 0, NONDIFFERENTIABLE: 1, OVERFLOW: 2, UNDERFLOW: 3}
+    for (status, reason, gave), places in sorted(stories.items(), key=lambda s: order[s[0][0]]):
+        shown = "; ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3
+                                         else "")
+        lines.append(f"{status} at {shown}: {reason}; {gave}")
+    if unchecked:
+        lines.append(f"{unchecked} points near a kink or a domain edge were not checked "
+                     "exactly (too many): they are judged as usual")
+    return lines
+
+
+def _name(row: Row, modes: bool) -> str:
+    return row.backend if row.mode is None or not modes else f"{row.backend} ({row.mode})"
+
+
+def _value(row: Row) -> str:
+    return "—" if row.derivative is None else short(row.derivative)

@@ -18,7 +18,7 @@ import click
 from autograd_cli import __version__
 from autograd_cli.expr.parser import ExpressionError
 from autograd_cli.inputs import InputError
-from autograd_cli.model import DTYPES
+from autograd_cli.model import ALL_DTYPES, DEVICES, MAX_ORDER, MODE_CHOICES
 from autograd_cli.render import FORMATS
 from autograd_cli.report import EXIT_USAGE
 
@@ -32,6 +32,42 @@ class DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+
+class ExpressionCommand(click.Command):
+    """Lets an expression start with a minus (``gradcheck "-x**2" --at 1``): the first
+    single-dash token that names no option and is no option's value is the expression,
+    so it is moved behind ``--`` where click takes it as the argument."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes: dict[str, int] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                count = 0 if param.is_flag or param.count else param.nargs
+                for name in (*param.opts, *param.secondary_opts):
+                    takes[name] = count
+        kept: list[str] = []
+        expressions: list[str] = []
+        pending = 0
+        for index, token in enumerate(args):
+            if token == "--":
+                kept.extend(args[index:])
+                break
+            if pending:
+                pending -= 1
+                kept.append(token)
+                continue
+            name = token.split("=", 1)[0]
+            looks_negated = token.startswith("-") and not token.startswith("--") and len(token) > 1
+            if looks_negated and name not in takes and not expressions:
+                expressions.append(token)
+                continue
+            if name in takes and "=" not in token:
+                pending = takes[name]
+            kept.append(token)
+        if expressions:
+            kept = [*kept, "--", *expressions] if "--" not in kept else kept + expressions
+        return super().parse_args(ctx, kept)
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -65,8 +101,14 @@ OPTIONS: dict[str, Callable[[Any], Any]] = {
         help="Settings file (default: the nearest gradcheck.toml or pyproject.toml "
         "with [tool.gradcheck], from here upward)."),
     "dtype": click.option(
-        "--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
-        envvar="GRADCHECK_DTYPE", help="Precision the frameworks compute in."),
+        "--dtype", metavar="DTYPE[,DTYPE...]", default="float32", show_default=True,
+        envvar="GRADCHECK_DTYPE",
+        help=f"Precision the frameworks compute in: {', '.join(ALL_DTYPES)}; a comma "
+        "list compares in each (a table section per dtype)."),
+    "device": click.option(
+        "--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+        envvar="GRADCHECK_DEVICE",
+        help="Where torch, tensorflow and jax compute (analytic and finite-diff: the CPU)."),
     "backends": click.option(
         "--backends", "backends", metavar="LIST", envvar="GRADCHECK_BACKENDS",
         help="Comma-separated backends (default: all installed)."),
@@ -77,6 +119,10 @@ OPTIONS: dict[str, Callable[[Any], Any]] = {
     "max-ulps": click.option(
         "--max-ulps", type=click.FloatRange(min=0), envvar="GRADCHECK_MAX_ULPS",
         help="Also pass results within this many ULPs of the truth."),
+    "strict": click.option(
+        "--strict", is_flag=True, envvar="GRADCHECK_STRICT",
+        help="Count undefined, non-differentiable, overflow and underflow rows as "
+        "mismatches (by default they are explained and not counted)."),
     "timeout": click.option(
         "--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
         show_default=True, envvar="GRADCHECK_TIMEOUT", help="Seconds each backend may take."),
@@ -86,14 +132,24 @@ OPTIONS: dict[str, Callable[[Any], Any]] = {
                                help="Run backends in this process (for debugging)."),
     "verbose": click.option("-v", "--verbose", is_flag=True, envvar="GRADCHECK_VERBOSE",
                             help="Timings on stderr; let framework logs through."),
+    "order": click.option(
+        "--order", type=int, default=1, show_default=True, envvar="GRADCHECK_ORDER",
+        help=f"Derivative order, 1 to {MAX_ORDER}: one --wrt (or one variable) for its "
+        f"Nth derivative, exactly N --wrt for a mixed partial (--wrt x --wrt y: "
+        "d2f/dxdy), none for each variable's."),
+    "mode": click.option(
+        "--mode", type=click.Choice(MODE_CHOICES), default="reverse", show_default=True,
+        envvar="GRADCHECK_MODE",
+        help="Autodiff mode of torch, tensorflow and jax; both: a row per mode "
+        "(analytic and finite-diff have no mode)."),
 }
 
 
 def comparison_options(func: F) -> F:
     """Options shared by every command that runs a comparison (defined once)."""
     for name in reversed(
-        ("dtype", "backends", "rtol", "atol", "max-ulps", "timeout", "jobs", "no-isolate",
-         "verbose", "config")
+        ("dtype", "device", "backends", "rtol", "atol", "max-ulps", "strict", "timeout",
+         "jobs", "no-isolate", "verbose", "config")
     ):
         func = OPTIONS[name](func)
     return func
@@ -110,19 +166,23 @@ def main() -> None:
     \b
       gradcheck "2*x**3+4*x**2+5*x+6" --at 0.5
       gradcheck "x*y + sin(x*y)" --at x=1,y=2 --wrt y --dtype float64
+      gradcheck "x*y + sin(x*y)" --at x=1,y=2 --order 2 --wrt x --wrt y --mode both
       gradcheck backends
 
-    Exit codes: 0 all agree within tolerance, 1 a discrepancy beyond tolerance,
-    2 bad input or usage, 3 a backend that was asked for could not run.
+    Exit codes: 0 all agree within tolerance (undefined points, kinks and over- or
+    underflow are explained on stderr, not counted, unless --strict), 1 a discrepancy
+    beyond tolerance, 2 bad input or usage, 3 a backend that was asked for could not run.
     """
 
 
-@main.command()
+@main.command(cls=ExpressionCommand)
 @click.argument("expression")
 @click.option("--at", "at", multiple=True, metavar="POINT",
               help="Where to differentiate: 0.5, or x=1,y=2. Repeat for more points.")
 @click.option("--wrt", multiple=True, metavar="VAR",
               help="Variable to differentiate by (default: each one). Repeatable.")
+@OPTIONS["order"]
+@OPTIONS["mode"]
 @comparison_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               envvar="GRADCHECK_FORMAT", help="Output format (stdout, or --output).")
@@ -136,11 +196,17 @@ def main() -> None:
               help="Sweep figure (.png, .svg or .pdf).")
 @click.option("--arrays", is_flag=True,
               help="With --range and --format json: every point's numbers too.")
+@click.option("--show-code", is_flag=True,
+              help="After the table, a standalone script per framework that reproduces "
+              "its rows (in JSON: a 'code' field per result).")
 def check(
     expression: str,
     at: tuple[str, ...],
     wrt: tuple[str, ...],
+    order: int,
+    mode: str,
     dtype: str,
+    device: str,
     backends: str | None,
     rtol: float | None,
     atol: float | None,
@@ -149,6 +215,7 @@ def check(
     jobs: int | None,
     no_isolate: bool,
     verbose: bool,
+    strict: bool,
     fmt: str,
     output: Path | None,
     range_: tuple[str, str] | None,
@@ -156,31 +223,47 @@ def check(
     step: str | None,
     plot: Path | None,
     arrays: bool,
+    show_code: bool,
 ) -> None:
     """Differentiate EXPRESSION with every backend and compare with the exact derivative."""
-    from autograd_cli.inputs import build_request, parse_backends
+    from dataclasses import replace
 
+    from autograd_cli.inputs import build_request, parse_backends, parse_dtypes
+
+    try:
+        dtypes = parse_dtypes(dtype)
+    except InputError as error:
+        fail(f"error: {error}")
     if range_ is not None:
+        if show_code:
+            fail("error: --show-code is for point checks (--at), not sweeps")
+        if len(dtypes) > 1:
+            fail(f"error: --dtype {dtype}: a sweep compares in one dtype; run one per dtype")
         _sweep(expression, range_, num, step, at, wrt, dtype, backends,
                (rtol, atol, max_ulps), timeout, jobs, not no_isolate, verbose, fmt, output,
-               plot, arrays)
+               plot, arrays, strict=strict, device=device, order=order, mode=mode)
+    if show_code and fmt == "csv":
+        fail("error: --show-code needs --format table, markdown or json (CSV has no room "
+             "for scripts)")
     for name, given in (("--num", num), ("--step", step), ("--plot", plot),
                         ("--arrays", arrays or None)):
         if given is not None:
             fail(f"error: {name} needs --range A B (a sweep)")
     try:
         chosen, notes = parse_backends(backends)
-        request = build_request(expression, at, wrt, dtype, chosen, timeout)
+        request = build_request(expression, at, wrt, dtypes[0], chosen, timeout, device=device,
+                                order=order, mode=mode)
     except ExpressionError as error:
         fail(error.render())
     except InputError as error:
         fail(f"error: {error}")
     if output is not None:
         check_writable(output)
+    notes += _device_notes(device, chosen) + _code_notes(request, show_code)
     for note in notes:
         click.echo(f"note: {note}", err=True)
 
-    from autograd_cli.check import run_check
+    from autograd_cli.check import run_checks
     from autograd_cli.compare import tolerance_for
     from autograd_cli.render import render
 
@@ -189,23 +272,52 @@ def check(
             click.echo(f"{result.backend}: {result.status} in {result.seconds:.2f} s", err=True)
 
     try:
-        report = run_check(
-            request,
-            tolerance_for(dtype, rtol, atol, max_ulps),
+        report = run_checks(
+            [replace(request, dtype=d) for d in dtypes],
+            [tolerance_for(d, rtol, atol, max_ulps) for d in dtypes],
+            show_code=show_code,
             jobs=jobs,
             isolate=not no_isolate,
             verbose=verbose,
             notes=notes,
             on_result=progress,
+            strict=strict,
         )
     except ValueError as error:
         fail(f"error: {error}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     color = output is None and fmt == "table" and sys.stdout.isatty() and not os.environ.get(
         "NO_COLOR"
     )
     text = render(report, fmt, color=bool(color))
     write_output(text, output)
     sys.exit(report.exit_code)
+
+
+def _device_notes(device: str, backends: tuple[str, ...]) -> list[str]:
+    """Which backends --device does not move (they have only the CPU)."""
+    from autograd_cli.backends import backend_class
+
+    if device == "cpu":
+        return []
+    cpu_only = [name for name in backends if device not in backend_class(name).devices]
+    if not cpu_only:
+        return []
+    return [f"{', '.join(cpu_only)} {'runs' if len(cpu_only) == 1 else 'run'} on the CPU "
+            f"(--device {device} applies to torch, tensorflow and jax)"]
+
+
+def _code_notes(request: Any, show_code: bool) -> list[str]:
+    from autograd_cli.show_code import PRINTERS
+
+    if not show_code:
+        return []
+    without = [name for name in request.backends if name not in PRINTERS]
+    if without:
+        return [f"--show-code: no script for {', '.join(without)} (scripts are for "
+                f"{', '.join(PRINTERS)})"]
+    return []
 
 
 def _sweep(
@@ -226,6 +338,11 @@ def _sweep(
     output: Path | None,
     plot: Path | None,
     arrays: bool,
+    *,
+    strict: bool = False,
+    device: str = "cpu",
+    order: int = 1,
+    mode: str = "reverse",
 ) -> NoReturn:
     """``check --range``: every refusal first, then the chunked sweep, then its outputs
     (CSV streamed as it goes, the rest at the end)."""
@@ -238,11 +355,13 @@ def _sweep(
         chosen, notes = parse_backends(backends)
         request, more = sweep.build_sweep(expression, range_, num=num, step=step, at=at,
                                           wrt=wrt, dtype=dtype, backends=chosen,
-                                          timeout=timeout)
+                                          timeout=timeout, device=device, order=order,
+                                          mode=mode)
+        series = sweep.series_names(chosen, mode)
         if arrays and fmt != "json":
             raise InputError("--arrays needs --format json")
         if arrays:
-            sweep.check_arrays_fit(request.size, len(chosen))
+            sweep.check_arrays_fit(request.size, len(series))
     except ExpressionError as error:
         fail(error.render())
     except InputError as error:
@@ -256,21 +375,21 @@ def _sweep(
             fail(f"error: --plot: {error}")
     if output is not None:
         check_writable(output)
-    notes += more
+    notes += more + _device_notes(device, chosen)
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    kept = sweep.ArraySink(request.size, chosen) if arrays else None
-    figure = sweep.PlotSink(request.size, chosen) if plot is not None else None
+    kept = sweep.ArraySink(request.size, series) if arrays else None
+    figure = sweep.PlotSink(request.size, series) if plot is not None else None
     try:
         with sweep.open_output(output if fmt == "csv" or arrays else None) as stream:
             sinks: list[sweep.Sink] = [s for s in (kept, figure) if s is not None]
             if fmt == "csv":
-                sinks.append(sweep.CsvSink(stream, request.swept, chosen))
+                sinks.append(sweep.CsvSink(stream, request.swept, series))
             with sweep.Progress(request.size) as bar:
                 report = sweep.run_sweep(
                     request, tolerance_for(dtype, *tolerances), jobs=jobs, isolate=isolate,
                     verbose=verbose, notes=notes, sinks=sinks, values=fmt == "csv" or arrays,
-                    progress=bar,
+                    progress=bar, strict=strict,
                 )
             if kept is not None:
                 sweep.write_json(stream, report, kept)
@@ -278,6 +397,8 @@ def _sweep(
         fail(f"error: {error}")
     for note in report.notes[len(notes):]:
         click.echo(f"note: {note}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if figure is not None and plot is not None:
         try:
             sweep.draw(figure, report, plot)
@@ -350,6 +471,7 @@ def backends_command(fmt: str) -> None:
 @OPTIONS["jobs"]
 @OPTIONS["no-isolate"]
 @OPTIONS["verbose"]
+@OPTIONS["strict"]
 @OPTIONS["config"]
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               envvar="GRADCHECK_FORMAT",
@@ -370,6 +492,7 @@ def suite_command(
     jobs: int | None,
     no_isolate: bool,
     verbose: bool,
+    strict: bool,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -379,8 +502,8 @@ def suite_command(
       gradcheck suite configs/smoke.toml --junit gradcheck.xml
       gradcheck suite configs/smoke.toml -k sin --shard 2/4 -x
 
-    Options from the command line or the environment (--backends, --timeout) override
-    every case; the config file's settings sit under the suite's [defaults].
+    Options from the command line or the environment (--backends, --timeout, --strict)
+    override every case; the config file's settings sit under the suite's [defaults].
     The exit code is the worst case's: 3 > 1 > 0.
     """
     from click.core import ParameterSource
@@ -401,6 +524,8 @@ def suite_command(
             fail(f"error: --backends: {error}")
     if ctx.get_parameter_source("timeout") in explicit:
         overrides["timeout"] = timeout
+    if strict and ctx.get_parameter_source("strict") in explicit:
+        overrides["strict"] = True
     try:
         loaded = [suites.load_suite(path, found.settings, overrides) for path in files]
     except ConfigError as error:

@@ -7,6 +7,7 @@ where ``d - hi`` is exact whenever ``d`` is close to the truth (Sterbenz).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,3 +108,44 @@ def errors(
         if tolerance.max_ulps is not None:
             passed |= ulps <= tolerance.max_ulps
     return Errors(absolute=absolute, relative=relative, ulps=ulps, passed=passed)
+
+
+def beyond_range(exact_hi: np.ndarray, exact_lo: np.ndarray, dtype: str) -> np.ndarray:
+    """Where the exact value rounds to ±inf in ``dtype`` (it is beyond its largest)."""
+    precision, min_exponent = _FORMATS[dtype]
+    if dtype == "float64":  # hi is then itself ±inf: the threshold is no float64
+        limit = math.inf
+    else:  # from (2 - 2**-precision) * 2**emax up, values round to inf (ties to even)
+        limit = math.ldexp(2.0 - math.ldexp(1.0, -precision), 1 - min_exponent)
+    hi = np.asarray(exact_hi, dtype=np.float64)
+    lo = np.asarray(exact_lo, dtype=np.float64)
+    magnitude = np.abs(hi)
+    with np.errstate(invalid="ignore"):
+        return (magnitude > limit) | ((magnitude == limit) & (lo * np.sign(hi) >= 0))
+
+
+def range_statuses(
+    computed: np.ndarray,
+    exact_hi: np.ndarray,
+    exact_lo: np.ndarray,
+    dtype: str,
+    passed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(overflow, underflow): where a result is the dtype's range speaking, not an error.
+
+    Overflow: the exact value is beyond the dtype's largest and the result is the
+    infinity of its sign, what IEEE arithmetic must give (inf against an exact 1e40 in
+    float32). Underflow: the exact value is non-zero but below the smallest normal
+    number, and a result that is not within tolerance is 0 or subnormal (flushed or
+    rounded away); a result within tolerance stays ``ok``.
+    """
+    d = np.asarray(computed, dtype=np.float64)
+    hi = np.asarray(exact_hi, dtype=np.float64)
+    big = beyond_range(hi, exact_lo, dtype)
+    with np.errstate(invalid="ignore"):
+        overflow = big & np.isinf(d) & (np.sign(d) == np.sign(hi))
+        tiny = math.ldexp(1.0, _FORMATS[dtype][1])
+        underflow = (
+            (hi != 0) & (np.abs(hi) < tiny) & ~np.asarray(passed) & (np.abs(d) <= tiny)
+        )
+    return overflow, underflow

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +32,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from autograd_cli.model import DTYPES
+from autograd_cli.model import ALL_DTYPES, DEVICES, MODE_CHOICES
 from autograd_cli.render import FORMATS
 
 CONFIG_NAME = "gradcheck.toml"
 PYPROJECT = "pyproject.toml"
+
+#: Largest configuration or suite file read, in bytes (a suite of a thousand cases is
+#: a tenth of it); a larger file is refused before it is read.
+MAX_FILE_BYTES = 1 << 20
+#: Longest --timeout or timeout key, in seconds (as inputs.MAX_TIMEOUT: larger values
+#: overflow the OS's timers).
+MAX_TIMEOUT = 86_400.0
+#: Widest excerpt of a file line shown under an error.
+_EXCERPT = 76
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -106,8 +117,10 @@ def _unquote_hint(value: Any) -> str | None:
     return None
 
 
-def number(minimum: float = 0.0, *, open_minimum: bool = False) -> Validator:
-    """A finite number >= minimum (> minimum when ``open_minimum``)."""
+def number(
+    minimum: float = 0.0, *, open_minimum: bool = False, maximum: float = math.inf
+) -> Validator:
+    """A finite number >= minimum (> minimum when ``open_minimum``), <= maximum."""
 
     def check(value: Any) -> float:
         bound = f"> {minimum:g}" if open_minimum else f">= {minimum:g}"
@@ -115,7 +128,11 @@ def number(minimum: float = 0.0, *, open_minimum: bool = False) -> Validator:
             raise Invalid(f"expected a number {bound}, got {describe(value)}",
                           _unquote_hint(value))
         result = float(value)
-        if math.isnan(result) or result < minimum or (open_minimum and result == minimum):
+        if math.isfinite(maximum) and not result <= maximum:
+            bound += f" and <= {maximum:g}"
+        if not math.isfinite(result):
+            raise Invalid(f"expected a finite number {bound}, got {value!r}")
+        if result < minimum or result > maximum or (open_minimum and result == minimum):
             raise Invalid(f"expected a number {bound}, got {value!r}")
         return result
 
@@ -165,6 +182,18 @@ def names(value: Any) -> tuple[str, ...]:
     return tuple(item for item in items if item)
 
 
+def dtypes(value: Any) -> str | tuple[str, ...]:
+    """One dtype, or several (a list, or "float16,float32" as on the command line): a
+    comparison in each."""
+    check = choice(ALL_DTYPES, "dtype")
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        return check(value)
+    chosen = tuple(dict.fromkeys(check(item.strip() if isinstance(item, str) else item)
+                                 for item in items))
+    return chosen[0] if len(chosen) == 1 else chosen
+
+
 def backends(value: Any) -> tuple[str, ...]:
     """Backend names, each one known (a missing framework is a row, not a config error)."""
     from autograd_cli.backends import REGISTRY
@@ -193,12 +222,16 @@ def nearest(name: str, known: Iterable[str]) -> str | None:
 
 #: The keys of a project configuration: long option names, each with its validator.
 PROJECT_KEYS: dict[str, Validator] = {
-    "dtype": choice(DTYPES, "dtype"),
+    "dtype": dtypes,
+    "device": choice(DEVICES, "device"),
     "backends": backends,
     "rtol": number(),
     "atol": number(),
     "max-ulps": number(),
-    "timeout": number(open_minimum=True),
+    "strict": flag,
+    "timeout": number(open_minimum=True, maximum=MAX_TIMEOUT),
+    "order": integer(1),
+    "mode": choice(MODE_CHOICES, "mode"),
     "jobs": integer(1),
     "format": choice(FORMATS, "format"),
     "verbose": flag,
@@ -240,16 +273,38 @@ def validate_table(
     return result
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The file as a dict; every way it can fail becomes a ConfigError naming it."""
+def read_limited(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES. Opened without blocking
+    and checked with fstat before any read, so a FIFO, /dev/zero or a huge file is
+    refused at once instead of hanging or filling memory."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ConfigError(path, "no such file", hint="check the path") from None
     except IsADirectoryError:
         raise ConfigError(path, "is a folder, not a file") from None
     except OSError as error:
         raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
+    with os.fdopen(fd, "rb") as stream:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError(path, "is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise ConfigError(path, "is not a regular file (a pipe or a device?)",
+                              hint="name a .toml file")
+        try:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(path, f"is too large (the limit is {MAX_FILE_BYTES // 1024} KiB)",
+                          hint="split the suite into several files")
+    return data
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file as a dict; every way it can fail becomes a ConfigError naming it."""
+    data = read_limited(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -257,6 +312,8 @@ def read_toml(path: Path) -> dict[str, Any]:
                           hint="save the file as UTF-8") from None
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(path, "invalid TOML: arrays or tables are nested too deeply") from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = _TOML_POSITION.search(message)
@@ -269,7 +326,9 @@ def read_toml(path: Path) -> dict[str, Any]:
             lines = text.splitlines()
             if 0 < line <= len(lines):
                 shown = lines[line - 1].replace("\t", " ")
-                excerpt = [shown, " " * min(column - 1, len(shown)) + "^"]
+                skip = max(0, min(column - 1 - _EXCERPT // 2, len(shown) - _EXCERPT))
+                shown = shown[skip : skip + _EXCERPT]
+                excerpt = [shown, " " * min(column - 1 - skip, len(shown)) + "^"]
         raise ConfigError(
             path, f"invalid TOML: {message}", where=where, excerpt=excerpt,
             hint='strings need quotes (dtype = "float64"), lists brackets (at = [0.5, 1.0])',
@@ -309,9 +368,9 @@ def find_config(start: Path | None = None) -> Path | None:
 def _has_tool_table(path: Path) -> bool:
     """Whether a pyproject.toml is meant for us; a broken one is reported, not skipped."""
     try:
-        raw = path.read_bytes()
-    except OSError:
-        return False
+        raw = read_limited(path)
+    except ConfigError:
+        return False  # not a file we can read (or far too large): not ours to judge
     if b"gradcheck" not in raw:
         return False
     tool = read_toml(path).get("tool")

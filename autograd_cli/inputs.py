@@ -13,15 +13,32 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from autograd_cli import dtypes
 from autograd_cli.backends import REGISTRY, backend_class
 from autograd_cli.expr.nodes import variables
 from autograd_cli.expr.parser import ExpressionError, parse
-from autograd_cli.model import DTYPES, Request
+from autograd_cli.model import (
+    ALL_DTYPES,
+    DEVICES,
+    MAX_ORDER,
+    MODE_CHOICES,
+    Partial,
+    Request,
+    label,
+)
 
 #: Most points one --at list may give (a sweep is the way to ask for more).
 MAX_POINTS = 10_000
+#: Longest number accepted, in characters (checked before any pattern runs on it).
+MAX_NUMBER_LENGTH = 100
+#: Longest --timeout, in seconds: larger values overflow the OS's timers.
+MAX_TIMEOUT = 86_400.0
 
-_NUMBER = re.compile(r"^[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.I)
+_NUMBER = re.compile(
+    r"^[+-]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.I
+)
+#: How much of a long option value an error message repeats.
+_SHOWN = 60
 
 
 class InputError(ValueError):
@@ -29,9 +46,14 @@ class InputError(ValueError):
 
 
 def parse_number(text: str, what: str) -> float:
-    """A decimal number as the nearest double; nan and inf are accepted."""
+    """A decimal number as the nearest double; nan and inf are accepted. The length is
+    checked first so that no pattern ever runs over megabytes of argument."""
     cleaned = text.strip()
-    if not _NUMBER.match(cleaned) or len(cleaned) > 100:
+    if len(cleaned) > MAX_NUMBER_LENGTH:
+        raise InputError(
+            f"{what}: {shown(cleaned)} is not a number (at most {MAX_NUMBER_LENGTH} characters)"
+        )
+    if not _NUMBER.match(cleaned):
         raise InputError(f"{what}: {text!r} is not a number")
     value = float(cleaned.replace("_", ""))
     if math.isinf(value) and "inf" not in cleaned.lower():
@@ -39,32 +61,51 @@ def parse_number(text: str, what: str) -> float:
     return value
 
 
+def shown(text: str, limit: int = _SHOWN) -> str:
+    """``repr(text)``, shortened in the middle when long: messages stay one screen line."""
+    if len(text) <= limit:
+        return repr(text)
+    half = (limit - 3) // 2
+    return repr(f"{text[:half]}...{text[-half:]}")
+
+
+def check_timeout(timeout: float) -> float:
+    """A finite number of seconds in (0, MAX_TIMEOUT]: NaN would never time out and
+    huge values overflow the timers (a traceback deep in the runner)."""
+    if not (isinstance(timeout, (int, float)) and 0 < timeout <= MAX_TIMEOUT):
+        raise InputError(
+            f"--timeout {timeout!r}: give a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT:g} (a day)"
+        )
+    return float(timeout)
+
+
 def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
     """``0.5`` for a one-variable expression, else ``x=1,y=2`` naming every variable."""
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
-        raise InputError(f"--at {text!r}: give a value, e.g. --at 0.5 or --at x=1,y=2")
+        raise InputError(f"--at {shown(text)}: give a value, e.g. --at 0.5 or --at x=1,y=2")
     if len(items) == 1 and "=" not in items[0]:
         if len(names) != 1:
             raise InputError(
-                f"--at {text!r}: the expression has variables {', '.join(names)}; "
+                f"--at {shown(text)}: the expression has variables {', '.join(names)}; "
                 f"name each one, e.g. --at {','.join(f'{n}=1' for n in names)}"
             )
-        return {names[0]: parse_number(items[0], f"--at {text!r}")}
+        return {names[0]: parse_number(items[0], f"--at {shown(text)}")}
     point: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep:
-            raise InputError(f"--at {text!r}: {item!r} should be NAME=VALUE")
+            raise InputError(f"--at {shown(text)}: {shown(item)} should be NAME=VALUE")
         if name not in names:
-            raise InputError(f"--at {text!r}: {_unknown('variable', name, names)}")
+            raise InputError(f"--at {shown(text)}: {_unknown('variable', name, names)}")
         if name in point:
-            raise InputError(f"--at {text!r}: {name} is given twice")
-        point[name] = parse_number(value, f"--at {text!r}")
+            raise InputError(f"--at {shown(text)}: {name} is given twice")
+        point[name] = parse_number(value, f"--at {shown(text)}")
     missing = [name for name in names if name not in point]
     if missing:
-        raise InputError(f"--at {text!r}: no value for {', '.join(missing)}")
+        raise InputError(f"--at {shown(text)}: no value for {', '.join(missing)}")
     return point
 
 
@@ -100,6 +141,52 @@ def parse_backends(text: str | Sequence[str] | None) -> tuple[tuple[str, ...], l
     return tuple(chosen), []
 
 
+def check_order(order: int) -> int:
+    """``--order`` as a whole number from 1 to MAX_ORDER."""
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+        raise InputError(
+            f"--order {order!r}: give a whole number from 1 to {MAX_ORDER} (each order "
+            "nests one more differentiation: the cost grows quickly and beyond "
+            f"{MAX_ORDER} float32 and float64 answers say little)"
+        )
+    return order
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODE_CHOICES:
+        raise InputError(f"--mode: {_unknown('mode', mode, MODE_CHOICES)}")
+    return mode
+
+
+def resolve_partials(names: tuple[str, ...], wrt: Sequence[str], order: int) -> list[Partial]:
+    """Which derivatives ``--wrt`` and ``--order`` ask for.
+
+    Order 1: df/dv for each --wrt (each variable without one). Order N: with one --wrt
+    v (or none and one variable) the Nth derivative in v; with none and several
+    variables each one's Nth derivative; with exactly N --wrt the mixed partial,
+    differentiated in that order. Anything else is refused.
+    """
+    check_order(order)
+    for name in wrt:
+        if name not in names:
+            raise InputError(f"--wrt: {_unknown('variable', name, names)}")
+    if order == 1:
+        return [(name,) for name in dict.fromkeys(wrt or names)]
+    if len(set(wrt)) == 1 and len(wrt) in (1, order):
+        return [(wrt[0],) * order]
+    if not wrt:
+        return [(name,) * order for name in names]
+    if len(wrt) == order:
+        return [tuple(wrt)]
+    given = " ".join(f"--wrt {name}" for name in wrt)
+    mixed = " ".join(f"--wrt {name}" for name in (list(wrt) * order)[:order])
+    raise InputError(
+        f"--order {order} with {given}: give one --wrt (its derivative of order {order}), "
+        f"exactly {order} (a mixed partial, in that order, e.g. {mixed}), or none (each "
+        f"variable's derivative of order {order})"
+    )
+
+
 def build_request(
     text: str,
     at: Iterable[str],
@@ -107,6 +194,10 @@ def build_request(
     dtype: str = "float32",
     backends: tuple[str, ...] = ("analytic",),
     timeout: float = 120.0,
+    *,
+    order: int = 1,
+    mode: str = "reverse",
+    device: str = "cpu",
 ) -> Request:
     """Parse and check everything; raises ExpressionError or InputError."""
     expr = parse(text)
@@ -115,37 +206,78 @@ def build_request(
         raise InputError(
             f"{text!r} has no variable to differentiate with respect to; write e.g. x*{text}"
         )
-    if dtype not in DTYPES:
-        raise InputError(f"--dtype: {_unknown('dtype', dtype, DTYPES)}")
-    chosen_wrt: list[str] = []
-    for name in wrt:
-        if name not in names:
-            raise InputError(f"--wrt: {_unknown('variable', name, names)}")
-        if name not in chosen_wrt:
-            chosen_wrt.append(name)
+    check_dtype(dtype)
+    check_device(device)
+    chosen_wrt = [label(p) for p in resolve_partials(names, list(wrt), order)]
+    check_mode(mode)
+    check_timeout(timeout)
+    at = list(at)
+    if len(at) > MAX_POINTS:
+        raise InputError(
+            f"--at: {len(at):,} points is too many (at most {MAX_POINTS:,}; use --range for "
+            "sweeps)"
+        )
     points = [parse_point(item, names) for item in at]
     if not points:
         example = "0.5" if len(names) == 1 else ",".join(f"{n}=1" for n in names)
         raise InputError(f"say where to differentiate, e.g. --at {example}")
-    if len(points) > MAX_POINTS:
-        raise InputError(f"--at: at most {MAX_POINTS} points (use --range for sweeps)")
     arrays = {name: np.array([p[name] for p in points], dtype=np.float64) for name in names}
     return Request(
         text=text,
         expr=expr,
         variables=names,
         points=arrays,
-        wrt=tuple(chosen_wrt) or names,
+        wrt=tuple(chosen_wrt),
         dtype=dtype,
         backends=backends,
         timeout=timeout,
+        order=order,
+        mode=mode,
+        device=device,
     )
+
+
+def check_dtype(dtype: str) -> str:
+    """One dtype gradcheck knows, and numpy can hold here (bfloat16 needs ml_dtypes)."""
+    if dtype not in ALL_DTYPES:
+        raise InputError(f"--dtype: {_unknown('dtype', dtype, ALL_DTYPES)}")
+    problem = dtypes.missing(dtype)
+    if problem:
+        raise InputError(f"--dtype {dtype}: {problem}")
+    return dtype
+
+
+def parse_dtypes(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``float32``, or a comma list (``float16,bfloat16,float32``): a comparison each."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    chosen = tuple(dict.fromkeys(check_dtype(item.strip()) for item in items if item.strip()))
+    if not chosen:
+        raise InputError(f"--dtype: name at least one of {', '.join(ALL_DTYPES)}")
+    return chosen
+
+
+def check_device(device: str) -> str:
+    if device not in DEVICES:
+        raise InputError(f"--device: {_unknown('device', device, DEVICES)}")
+    return device
 
 
 def _unknown(kind: str, name: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]}? " if close else ""
-    return f"unknown {kind} {name!r}; {hint}known: {', '.join(known)}"
+    return f"unknown {kind} {shown(name)}; {hint}known: {', '.join(known)}"
 
 
-__all__ = ["ExpressionError", "InputError", "build_request", "parse_backends", "parse_point"]
+__all__ = [
+    "ExpressionError",
+    "InputError",
+    "build_request",
+    "check_device",
+    "check_dtype",
+    "check_mode",
+    "check_order",
+    "parse_backends",
+    "parse_dtypes",
+    "parse_point",
+    "resolve_partials",
+]

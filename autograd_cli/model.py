@@ -13,7 +13,56 @@ import numpy as np
 
 from autograd_cli.expr.nodes import Expr
 
+#: The full-precision dtypes, which every backend computes in.
 DTYPES: tuple[str, ...] = ("float32", "float64")
+#: Every dtype a comparison may ask for (see :mod:`autograd_cli.dtypes`); a backend
+#: that cannot compute in one gives an ``unavailable`` row for it.
+ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", *DTYPES)
+#: Where a framework computes; analytic and finite-diff run on the CPU whatever is asked.
+DEVICES: tuple[str, ...] = ("cpu", "cuda")
+
+#: Highest derivative order: each order nests one more tape/transform (the graph to
+#: differentiate roughly doubles), central differences need 2**N evaluations per step,
+#: and SymPy's expressions grow quickly; beyond 4 the answers say little about autodiff.
+MAX_ORDER = 4
+#: How an autodiff framework differentiates; "both" in a request asks for a row of each.
+MODES: tuple[str, ...] = ("reverse", "forward")
+MODE_CHOICES: tuple[str, ...] = (*MODES, "both")
+
+#: A derivative as the variables it differentiates by, in order: ("x",) is df/dx,
+#: ("x", "x") d2f/dx2, ("x", "y") d2f/dxdy. Its label joins them with commas.
+Partial = tuple[str, ...]
+
+
+def label(partial: Partial) -> str:
+    """A derivative's name in rows, dicts and JSON: "x", "x,x", "x,y"."""
+    return ",".join(partial)
+
+
+def partial_of(name: str) -> Partial:
+    """The variables a label differentiates by (a plain variable: first order)."""
+    return tuple(name.split(","))
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def notation(name: str, f: str = "f") -> str:
+    """A derivative as people write it: df/dx, d²f/dx², d²f/dxdy, d³f/dx²dy."""
+    partial = partial_of(name)
+    runs: list[list[Any]] = []
+    for variable in partial:
+        if runs and runs[-1][0] == variable:
+            runs[-1][1] += 1
+        else:
+            runs.append([variable, 1])
+
+    def power(n: int) -> str:
+        return "" if n == 1 else str(n).translate(_SUPERSCRIPTS)
+
+    below = "".join(f"d{variable}{power(n)}" for variable, n in runs)
+    return f"d{power(len(partial))}{f}/{below}"
+
 
 #: ok: computed. The rest are ways a backend can fail to compute; each becomes a row.
 RunStatus = Literal["ok", "error", "unavailable", "crashed", "timeout"]
@@ -28,18 +77,33 @@ class Request:
     expr: Expr
     variables: tuple[str, ...]
     points: dict[str, np.ndarray]  # variable -> 1-D float64 array, all the same length
-    wrt: tuple[str, ...]
+    wrt: tuple[str, ...]  # the derivatives, by label: "x" (df/dx), "x,x", "x,y"
     dtype: str = "float32"
     backends: tuple[str, ...] = ("analytic", "torch", "tensorflow")
     timeout: float = 120.0
+    device: str = "cpu"
+    order: int = 1
+    mode: str = "reverse"  # or "forward", or "both" (a row per mode)
 
     @property
     def size(self) -> int:
         return len(next(iter(self.points.values()))) if self.points else 0
 
+    @property
+    def partials(self) -> tuple[Partial, ...]:
+        return tuple(partial_of(name) for name in self.wrt)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return MODES if self.mode == "both" else (self.mode,)
+
     def inputs(self) -> dict[str, np.ndarray]:
-        """The points as every backend sees them: rounded to the compared dtype."""
-        return {name: np.ascontiguousarray(a, dtype=self.dtype) for name, a in self.points.items()}
+        """The points as every backend sees them: rounded (once) to the compared dtype."""
+        from autograd_cli.dtypes import round_to
+
+        return {
+            name: np.ascontiguousarray(round_to(a, self.dtype)) for name, a in self.points.items()
+        }
 
 
 @dataclass
@@ -55,6 +119,10 @@ class BackendResult:
     derivatives: dict[str, np.ndarray] = field(default_factory=dict)
     reason: str | None = None
     seconds: float = 0.0
+    #: Where it computed: the asked device, or "cpu" for a backend that has no other.
+    device: str = "cpu"
+    #: "reverse" or "forward" for a framework; None for a backend without modes.
+    mode: str | None = None
     #: What a backend reports beyond values and derivatives, e.g. finite-diff's
     #: ``error_estimate`` ({variable: array per point}) or analytic's expressions.
     extra: dict[str, Any] = field(default_factory=dict)

@@ -34,6 +34,7 @@ __all__ = [
     "PLOT_FORMATS",
     "ULP_FLOOR",
     "Series",
+    "SpecialMark",
     "SweepFigureData",
     "build_figure",
     "envelope",
@@ -58,6 +59,10 @@ _MIN_TITLE_SIZE = 9.0
 #: NaN/inf markers: one per bin of this many across the axis, so a long run of NaNs is a
 #: row of triangles rather than a smear, while every bin holding one is still marked.
 _FLAG_BINS = 250
+#: Special marks drawn at most (the first ones; the legend counts all their points).
+_MAX_MARKS = 200
+_SPECIAL_STYLE = {"undefined": ("#BB0000", "undefined"),
+                  "nondifferentiable": ("#6A3D9A", "not differentiable")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +79,18 @@ class Series:
     label: str
     derivative: np.ndarray
     ulp_error: np.ndarray
+
+
+@dataclass(frozen=True)
+class SpecialMark:
+    """Where the derivative is not judged: ``status`` ("undefined", "nondifferentiable")
+    from x = ``start`` to ``stop`` (equal for a single point), ``points`` of them.
+    Drawn as a shaded band, or a dashed vertical line for a single x."""
+
+    status: str
+    start: float
+    stop: float
+    points: int = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +114,10 @@ class SweepFigureData:
     expression_latex: str | None = None
     derivative_latex: str | None = None
     notes: tuple[str, ...] = field(default=())
+    special: Sequence[SpecialMark] = field(default=())
+    #: The derivative drawn, as the variables it differentiates by in order:
+    #: ("x", "x") is f'' (titles then say d²f/dx²); empty means df/d(wrt).
+    partial: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x)
@@ -219,16 +240,39 @@ def _plain(text: str) -> str:
 
 def _title_lines(data: SweepFigureData) -> list[tuple[str | None, str]]:
     """'f(x) = ...' and 'df/dx = ...' as (mathtext or None if it cannot parse, plain text)."""
+    from autograd_cli.model import notation
+
     wrt_tex = data.wrt.replace("_", r"\_")
     f_tex = d_tex = None
     if data.expression_latex and _mathtext_ok(data.expression_latex):
         f_tex = rf"$f({wrt_tex}) = {data.expression_latex}$"
+    top, below = _derivative_tex(data)
     if data.derivative_latex and _mathtext_ok(data.derivative_latex):
-        d_tex = rf"$\frac{{\partial f}}{{\partial {wrt_tex}}} = {data.derivative_latex}$"
+        d_tex = rf"$\frac{{{top}}}{{{below}}} = {data.derivative_latex}$"
+    label = ",".join(data.partial or (data.wrt,))
     return [
         (f_tex, _plain(f"f({data.wrt}) = {data.expression}")),
-        (d_tex, _plain(f"df/d{data.wrt} = {data.derivative}")),
+        (d_tex, _plain(f"{notation(label)} = {data.derivative}")),
     ]
+
+
+def _derivative_tex(data: SweepFigureData) -> tuple[str, str]:
+    """The derivative's numerator and denominator in mathtext, with the order as a
+    power: d²f over dx² for f'', dx dy for a mixed partial (each d a partial sign)."""
+    partial = data.partial or (data.wrt,)
+    runs: list[list[Any]] = []
+    for name in partial:
+        if runs and runs[-1][0] == name:
+            runs[-1][1] += 1
+        else:
+            runs.append([name, 1])
+
+    def power(n: int) -> str:
+        return "" if n == 1 else f"^{{{n}}}"
+
+    escaped = [(name.replace("_", r"\_"), n) for name, n in runs]
+    below = r"\,".join(rf"\partial {name}{power(n)}" for name, n in escaped)
+    return rf"\partial{power(len(partial))} f", below
 
 
 def _set_title(fig: Figure, lines: Sequence[tuple[str | None, str]]) -> Text:
@@ -295,6 +339,7 @@ def build_figure(data: SweepFigureData, max_points: int = 4000) -> Figure:
 
     _draw_derivatives(ax_d, data, x, max_points)
     _draw_errors(ax_e, data, x, max_points)
+    _draw_special(ax_e, data.special)
 
     lo, hi = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() else (0.0, 0.0)
     if lo < hi:
@@ -334,9 +379,10 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
             markevery=(i * step // count, step), label=_plain(s.label),
             gid=f"derivative:{s.backend}", zorder=2 + i,
         )
-    wrt = data.wrt.replace("_", r"\_")
-    ax.set_ylabel(rf"$\partial f/\partial {wrt}$")
+    top, below = _derivative_tex(data)
+    ax.set_ylabel(rf"${top}/{below}$")
     ax.grid(True, alpha=0.35)
+    handles += _draw_special(ax, data.special)
     if data.values is not None:
         twin = ax.twinx()
         vx, vy = _decimated(x, finite(data.values), max_points)
@@ -350,20 +396,50 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
     ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.9)
 
 
+def _draw_special(ax: Axes, marks: Sequence[SpecialMark]) -> list[Any]:
+    """Undefined / non-differentiable x: a dashed line at a single point, a band over a
+    run; gid "special:<status>". Returns one legend handle per status (with its count)."""
+    handles: list[Any] = []
+    for status in dict.fromkeys(mark.status for mark in marks):
+        color, word = _SPECIAL_STYLE.get(status, ("0.3", status))
+        chosen = [m for m in marks if m.status == status]
+        total = sum(m.points for m in chosen)
+        first: Any = None
+        for mark in chosen[:_MAX_MARKS]:
+            artist: Any
+            if mark.start == mark.stop:
+                artist = ax.axvline(mark.start, color=color, ls=(0, (3, 2)), lw=1.2,
+                                    alpha=0.8, zorder=0.5, gid=f"special:{status}")
+            else:
+                artist = ax.axvspan(mark.start, mark.stop, color=color, alpha=0.12, lw=0,
+                                    zorder=0.5, gid=f"special:{status}")
+            first = first or artist
+        if first is not None:
+            first.set_label(f"{word}: {total:,} {'point' if total == 1 else 'points'} "
+                            "(not judged)")
+            handles.append(first)
+    return handles
+
+
 def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int) -> None:
     """Bottom panel: |error| in ULPs on a log axis; exact results sit on the floor band,
-    NaN/inf errors are triangles along the top edge, counted in the legend."""
+    NaN/inf errors are triangles along the top edge, counted in the legend. Points in
+    ``data.special`` have no error to show (their band or line says why)."""
     ax.set_yscale("log")
     top = 1.0
     handles = []
     flags = []
+    unjudged = np.zeros(x.shape, dtype=bool)
+    for mark in data.special:
+        unjudged |= (x >= mark.start) & (x <= mark.stop)
     for i, s in enumerate(data.series):
         color = _COLORS[i % len(_COLORS)]
         marker = _MARKERS[i % len(_MARKERS)]
         u = np.abs(np.asarray(s.ulp_error, dtype=np.float64))
-        bad = ~np.isfinite(u)
-        shown = np.where(bad, np.nan, np.maximum(u, ULP_FLOOR))
-        worst = float(np.max(u[~bad])) if (~bad).any() else None
+        bad = ~np.isfinite(u) & ~unjudged
+        judged = ~bad & ~unjudged
+        shown = np.where(judged, np.maximum(u, ULP_FLOOR), np.nan)
+        worst = float(np.max(u[judged])) if judged.any() else None
         top = max(top, worst or 0.0)
         summary = ("no finite error" if worst is None else "exact at every point"
                    if worst == 0 else f"max {worst:.3g} ULP")

@@ -8,8 +8,8 @@ import csv
 import io
 import json
 
-import numpy as np
-
+from autograd_cli.dtypes import shortest
+from autograd_cli.model import notation
 from autograd_cli.report import Report, Row, SweepReport, SweepRow
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
@@ -31,9 +31,7 @@ def format_value(value: float | None, dtype: str) -> str:
     """The shortest text that reads back as the same number of ``dtype``."""
     if value is None:
         return "—"
-    if dtype == "float32":
-        return str(np.float32(value))
-    return repr(float(value))
+    return shortest(value, dtype)
 
 
 def format_error(value: float | None) -> str:
@@ -55,25 +53,36 @@ def _verdict_cell(row: Row) -> str:
 def _headline(report: Report) -> list[str]:
     lines = [f"f = {report.exact_expression}"]
     for name, text in report.derivative_expressions.items():
-        lines.append(f"df/d{name} = {text}")
+        lines.append(f"{notation(name)} = {text}")
     return lines
 
 
+def prime(order: int) -> str:
+    """The derivative's column: f' for order 1, f'' for order 2, and so on."""
+    return "f" + "'" * order
+
+
 def _columns(report: Report) -> list[str]:
-    columns = ["backend", "method", "version"]
+    columns = ["dtype"] if len(report.dtypes) > 1 else []
+    columns += ["backend", "method", "version"]
+    if report.device != "cpu":
+        columns.append("device")
     if len(report.variables) > 1 or len({tuple(r.point.items()) for r in report.rows}) > 1:
         columns += list(report.variables)
     if len(report.wrt) > 1:
         columns.append("wrt")
-    return [*columns, "f", "f'", "abs err", "rel err", "ULP err", "verdict"]
+    return [*columns, "f", prime(report.order), "abs err", "rel err", "ULP err", "verdict"]
 
 
 def _cells(report: Report, row: Row) -> list[str]:
-    cells = [row.backend, row.method, row.version or "—"]
     columns = _columns(report)
+    cells = [row.dtype] if "dtype" in columns else []
+    cells += [row.backend, row.method, row.version or "—"]
+    if "device" in columns:
+        cells.append(row.device)
     for name in report.variables:
         if name in columns:
-            cells.append(format_value(row.point[name], report.dtype))
+            cells.append(format_value(row.point[name], row.dtype))
     if "wrt" in columns:
         cells.append(row.wrt)
     return [
@@ -88,11 +97,29 @@ def _cells(report: Report, row: Row) -> list[str]:
 
 
 def _point_text(report: Report) -> str:
+    kinds = ", ".join(report.dtypes)
+    if report.device != "cpu":
+        kinds += f", {report.device}"
     points = list(dict.fromkeys(tuple(row.point.items()) for row in report.rows))
     if len(points) == 1:
         where = ", ".join(f"{n} = {format_value(v, report.dtype)}" for n, v in points[0])
-        return f"at {where} ({report.dtype})"
-    return f"at {len(points)} points ({report.dtype})"
+        return f"at {where} ({kinds})"
+    each = max(
+        len({tuple(row.point.items()) for row in report.rows if row.dtype == dtype})
+        for dtype in report.dtypes
+    )
+    if each == 1:
+        return f"at 1 point, as each dtype rounds it ({kinds})"
+    return f"at {each} points ({kinds})"
+
+
+def _scripts(report: Report) -> list[tuple[str, str]]:
+    """(title, script) for each --show-code script, by dtype, then backend."""
+    return [
+        (f"{backend}, {dtype}", script)
+        for dtype, scripts in report.code.items()
+        for backend, script in scripts.items()
+    ]
 
 
 def render_table(report: Report, *, color: bool = False, width: int | None = None) -> str:
@@ -115,11 +142,12 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
     console.print()
     table = Table(show_edge=False, pad_edge=False, header_style="bold" if color else "")
     for column in _columns(report):
-        numeric = column not in ("backend", "method", "version", "wrt", "verdict")
+        numeric = column not in ("dtype", "backend", "method", "version", "device", "wrt",
+                                 "verdict")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     previous: tuple[object, ...] | None = None
     for row in report.rows:
-        key = (tuple(row.point.items()), row.wrt)
+        key = (row.dtype, tuple(row.point.items()), row.wrt)
         if previous is not None and key != previous:
             table.add_section()
         previous = key
@@ -129,7 +157,8 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
     console.print(table)
     console.print()
     console.print(Text(report.verdict(), style=("green" if report.ok else "red") if color else ""))
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    text = "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    return text + "".join(f"\n{script}" for _, script in _scripts(report))
 
 
 def render_markdown(report: Report) -> str:
@@ -142,12 +171,14 @@ def render_markdown(report: Report) -> str:
         cells = [cell.replace("|", "\\|") for cell in _cells(report, row)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"**{report.verdict()}**", ""]
+    for title, script in _scripts(report):
+        lines += [f"{title}:", "", "```python", script.rstrip("\n"), "```", ""]
     return "\n".join(lines)
 
 
 CSV_COLUMNS = (
     "backend", "method", "version", "dtype", "wrt", "value", "derivative", "exact",
-    "abs_error", "rel_error", "ulp_error", "status", "reason",
+    "abs_error", "rel_error", "ulp_error", "status", "reason", "order", "mode",
 )
 
 
@@ -169,7 +200,7 @@ def render_csv(report: Report) -> str:
 
 SWEEP_COLUMNS: tuple[str, ...] = (
     "backend", "method", "version", "points", "max abs err", "max rel err", "max ULP err",
-    "worst at", "mean ULP", "NaN/inf", "verdict",
+    "worst at", "mean ULP", "NaN/inf", "special", "verdict",
 )
 
 
@@ -188,7 +219,7 @@ def render_sweep(
 
 def _sweep_headline(report: SweepReport) -> list[str]:
     lines = [f"f = {report.exact_expression}",
-             f"df/d{report.swept} = {report.derivative_expressions[report.swept]}"]
+             f"{notation(report.label)} = {report.derivative_expressions[report.label]}"]
     grid = report.sweep
     kind = "both ends" if grid["endpoint"] else f"step {grid['step']!r}, end excluded"
     fixed = "".join(f", {n} = {format_value(v, report.dtype)}" for n, v in report.fixed.items())
@@ -220,6 +251,7 @@ def _sweep_cells(report: SweepReport, row: SweepRow) -> list[str]:
         format_value(row.worst_at, report.dtype),
         mean,
         f"{row.nonfinite:,}",
+        ", ".join(f"{n:,} {status}" for status, n in row.special.items()) or "0",
         verdict,
     ]
 
@@ -239,7 +271,7 @@ def render_sweep_table(
     console.print()
     table = Table(show_edge=False, pad_edge=False, header_style="bold" if color else "")
     for column in SWEEP_COLUMNS:
-        numeric = column not in ("backend", "method", "version", "verdict")
+        numeric = column not in ("backend", "method", "version", "special", "verdict")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for row in report.rows:
         style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""

@@ -7,10 +7,13 @@ the Python API all agree on what a run means.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autograd_cli.compare import Tolerance
+from autograd_cli.domain import OVERFLOW, SPECIAL_STATUSES, UNDERFLOW
 from autograd_cli.model import FAILURE_STATUSES
 
 EXIT_OK = 0
@@ -40,10 +43,21 @@ class Row:
     ulp_error: float | None
     status: str
     reason: str | None = None
+    order: int = 1  # how many variables ``wrt`` names ("x,y": 2)
+    mode: str | None = None  # "reverse"/"forward"; None for analytic, finite-diff
+    device: str = "cpu"  # where it computed; analytic and finite-diff: always the CPU
+    #: One-sided derivatives where the derivative does not exist (nondifferentiable).
+    left: float | None = None
+    right: float | None = None
 
     @property
     def failed(self) -> bool:
         return self.status in FAILURE_STATUSES
+
+    @property
+    def special(self) -> bool:
+        """Undefined, non-differentiable, overflow, underflow: explained, not judged."""
+        return self.status in SPECIAL_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,8 +65,11 @@ class Row:
             "method": self.method,
             "version": self.version,
             "dtype": self.dtype,
+            "device": self.device,
             "point": {name: json_number(v) for name, v in self.point.items()},
             "wrt": self.wrt,
+            "order": self.order,
+            "mode": self.mode,
             "value": json_number(self.value),
             "derivative": json_number(self.derivative),
             "exact": json_number(self.exact),
@@ -61,6 +78,8 @@ class Row:
             "ulp_error": json_number(self.ulp_error),
             "status": self.status,
             "reason": self.reason,
+            "left_derivative": json_number(self.left),
+            "right_derivative": json_number(self.right),
         }
 
 
@@ -79,6 +98,30 @@ class Report:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    order: int = 1
+    mode: str = "reverse"  # as asked: "reverse", "forward" or "both"
+    #: Each compared dtype's tolerance, in the order asked; empty: only ``dtype``
+    #: (``dtype``/``tolerance`` are then the first of several, see :func:`merge`).
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    device: str = "cpu"  # as asked with --device
+    #: --show-code: dtype -> backend -> a standalone script reproducing its rows.
+    code: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: --strict: undefined, non-differentiable, overflow and underflow rows count as
+    #: mismatches (by default they are explained in ``warnings`` and not counted).
+    strict: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def dtypes(self) -> list[str]:
+        return list(self.tolerances) or [self.dtype]
+
+    def tolerance_of(self, dtype: str) -> Tolerance:
+        return self.tolerances.get(dtype, self.tolerance)
+
+    def _rule(self, dtypes: list[str] | None = None) -> str:
+        return "; ".join(
+            f"{dtype}: {self.tolerance_of(dtype).describe()}" for dtype in dtypes or self.dtypes
+        )
 
     @property
     def backends(self) -> list[str]:
@@ -93,11 +136,17 @@ class Report:
         return [row for row in self.rows if row.failed]
 
     @property
+    def special(self) -> list[Row]:
+        """Rows at undefined or non-differentiable points, or overflowing/underflowing."""
+        return [row for row in self.rows if row.special]
+
+    @property
     def exit_code(self) -> int:
-        """3 if a backend could not run, else 1 on any mismatch, else 0."""
+        """3 if a backend could not run, else 1 on any mismatch (with --strict, any
+        special row too), else 0."""
         if self.failures:
             return EXIT_BACKEND_FAILED
-        if self.mismatches:
+        if self.mismatches or (self.strict and self.special):
             return EXIT_MISMATCH
         return EXIT_OK
 
@@ -108,22 +157,33 @@ class Report:
     def verdict(self) -> str:
         """The closing line: whether all backends agree, and if not, who does not."""
         backends = self.backends
+        special = special_counts(row.status for row in self.special)
         if self.ok:
+            if special:
+                return (
+                    f"OK: where the derivative exists, all {len(backends)} backends agree "
+                    f"with it within tolerance ({self._rule()}); not judged: {special} "
+                    "(see warnings)"
+                )
             return (
                 f"OK: all {len(backends)} backends agree with the exact derivative "
-                f"within tolerance ({self.dtype}: {self.tolerance.describe()})"
+                f"within tolerance ({self._rule()})"
             )
         parts = []
         failed = list(dict.fromkeys(row.backend for row in self.failures))
         if failed:
             parts.append(f"could not run: {', '.join(failed)}")
-        mismatched = list(dict.fromkeys(row.backend for row in self.mismatches))
-        if mismatched:
-            count = len(self.mismatches)
-            parts.append(
-                f"{count} {'row' if count == 1 else 'rows'} beyond tolerance "
-                f"({self.dtype}: {self.tolerance.describe()}): {', '.join(mismatched)}"
-            )
+        if self.strict and special:
+            parts.append(f"{special} (--strict)")
+        for dtype in self.dtypes:
+            rows = [row for row in self.mismatches if row.dtype == dtype]
+            mismatched = list(dict.fromkeys(row.backend for row in rows))
+            if mismatched:
+                count = len(rows)
+                parts.append(
+                    f"{count} {'row' if count == 1 else 'rows'} beyond tolerance "
+                    f"({self._rule([dtype])}): {', '.join(mismatched)}"
+                )
         return "FAIL: " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,17 +200,66 @@ class Report:
             "derivative_expressions": dict(self.derivative_expressions),
             "variables": list(self.variables),
             "wrt": list(self.wrt),
-            "dtype": self.dtype,
-            "tolerance": {
-                "rtol": self.tolerance.rtol,
-                "atol": self.tolerance.atol,
-                "max_ulps": self.tolerance.max_ulps,
-            },
+            "order": self.order,
+            "mode": self.mode,
+            "dtype": self.dtype if len(self.dtypes) == 1 else None,
+            "tolerance": (
+                _tolerance_dict(self.tolerance) if len(self.dtypes) == 1 else None
+            ),
+            "dtypes": self.dtypes,
+            "tolerances": {d: _tolerance_dict(self.tolerance_of(d)) for d in self.dtypes},
+            "device": self.device,
             "reference_precision_bits": self.reference_precision_bits,
             "verdict": self.verdict(),
             "notes": list(self.notes),
-            "results": [row.to_dict() for row in self.rows],
+            "strict": self.strict,
+            "warnings": list(self.warnings),
+            "results": [self._result(row) for row in self.rows],
         }
+
+    def _result(self, row: Row) -> dict[str, Any]:
+        data = row.to_dict()
+        if self.code:
+            scripts = self.code.get(row.dtype, {})
+            data["code"] = scripts.get(f"{row.backend}:{row.mode}", scripts.get(row.backend))
+        return data
+
+
+def _tolerance_dict(tolerance: Tolerance) -> dict[str, Any]:
+    return {"rtol": tolerance.rtol, "atol": tolerance.atol, "max_ulps": tolerance.max_ulps}
+
+
+def merge(reports: list[Report]) -> Report:
+    """One report of several dtypes' comparisons (same expression, points and
+    backends): rows grouped by dtype in the order given, one verdict and exit code."""
+    first = reports[0]
+    if len(reports) == 1:
+        return first
+    timings = {
+        f"{report.dtype}:{key}": seconds
+        for report in reports
+        for key, seconds in report.timings.items()
+    }
+    return replace(
+        first,
+        reference_precision_bits=max(r.reference_precision_bits for r in reports),
+        rows=[row for report in reports for row in report.rows],
+        notes=list(dict.fromkeys(note for report in reports for note in report.notes)),
+        warnings=[w for report in reports for w in report.warnings],
+        timings=timings,
+        tolerances={r.dtype: r.tolerance for r in reports},
+        code={dtype: code for r in reports for dtype, code in r.code.items()},
+    )
+
+
+def special_counts(statuses: Iterable[str]) -> str:
+    """"3 nondifferentiable rows", "1 undefined and 2 overflow rows", or ""."""
+    counted = Counter(statuses)
+    parts = [f"{counted[s]} {s}" for s in SPECIAL_STATUSES if counted[s]]
+    if not parts:
+        return ""
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return text + (" row" if sum(counted.values()) == 1 else " rows")
 
 
 def json_number(value: float | None) -> float | str | None:
@@ -170,7 +279,7 @@ class SweepRow:
     method: str
     version: str | None
     dtype: str
-    wrt: str
+    wrt: str  # the derivative's label: "x", "x,x", "x,y"
     status: str
     points: int = 0
     max_abs_error: float | None = None
@@ -183,10 +292,29 @@ class SweepRow:
     mismatches: int = 0  # points beyond tolerance
     reason: str | None = None
     seconds: float = 0.0
+    order: int = 1
+    mode: str | None = None  # "reverse"/"forward"; None for analytic, finite-diff
+    #: Its name in CSV columns, arrays and plots: the backend, "torch:forward" when
+    #: both modes are swept.
+    series: str = ""
+    #: Points not judged (see :mod:`autograd_cli.domain`), counted by status.
+    undefined: int = 0
+    nondifferentiable: int = 0
+    overflow: int = 0
+    underflow: int = 0
+
+    def __post_init__(self) -> None:
+        self.series = self.series or self.backend
 
     @property
     def failed(self) -> bool:
         return self.status in FAILURE_STATUSES
+
+    @property
+    def special(self) -> dict[str, int]:
+        """Special points by status ({} when there are none)."""
+        found = {s: int(getattr(self, s)) for s in SPECIAL_STATUSES}
+        return {s: n for s, n in found.items() if n}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +323,8 @@ class SweepRow:
             "version": self.version,
             "dtype": self.dtype,
             "wrt": self.wrt,
+            "order": self.order,
+            "mode": self.mode,
             "status": self.status,
             "reason": self.reason,
             "points": self.points,
@@ -206,6 +336,10 @@ class SweepRow:
             "max_abs_at": json_number(self.max_abs_at),
             "nonfinite": self.nonfinite,
             "mismatches": self.mismatches,
+            "undefined": self.undefined,
+            "nondifferentiable": self.nondifferentiable,
+            "overflow": self.overflow,
+            "underflow": self.underflow,
             "seconds": round(self.seconds, 6),
         }
 
@@ -226,10 +360,26 @@ class SweepReport:
     reference: dict[str, Any]  # method, bits, recomputed points
     rows: list[SweepRow]
     notes: list[str] = field(default_factory=list)
+    order: int = 1
+    mode: str = "reverse"
+    wrt: str = ""  # the derivative's label ("x,x", "x,y"); empty: d/d(swept)
+    strict: bool = False  # special points count as mismatches
+    #: Runs of undefined / non-differentiable points: status, from, to, points, reason.
+    special_points: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> int:
         return int(self.sweep["num"])
+
+    @property
+    def special(self) -> list[SweepRow]:
+        return [row for row in self.rows if row.special]
+
+    @property
+    def label(self) -> str:
+        """The swept derivative's label, the key of ``derivative_expressions``."""
+        return self.wrt or self.swept
 
     @property
     def backends(self) -> list[str]:
@@ -245,10 +395,11 @@ class SweepReport:
 
     @property
     def exit_code(self) -> int:
-        """As for points: 3 if a backend could not run, else 1 on any mismatch, else 0."""
+        """As for points: 3 if a backend could not run, else 1 on any mismatch (with
+        --strict, any special point too), else 0."""
         if self.failures:
             return EXIT_BACKEND_FAILED
-        if self.mismatched:
+        if self.mismatched or (self.strict and self.special):
             return EXIT_MISMATCH
         return EXIT_OK
 
@@ -259,17 +410,26 @@ class SweepReport:
     def verdict(self) -> str:
         where = f"{self.points:,} points"
         rule = f"({self.dtype}: {self.tolerance.describe()})"
+        special = self._special_text()
         if self.ok:
+            if special:
+                return (
+                    f"OK: all {len(self.rows)} backends agree with the exact derivative "
+                    f"wherever it exists, within tolerance {rule}; not judged: {special} "
+                    f"of {where} (see warnings)"
+                )
             return (
                 f"OK: all {len(self.rows)} backends agree with the exact derivative at all "
                 f"{where} within tolerance {rule}"
             )
         parts = []
         if self.failures:
-            parts.append(f"could not run: {', '.join(r.backend for r in self.failures)}")
+            parts.append(f"could not run: {', '.join(r.series for r in self.failures)}")
+        if self.strict and special:
+            parts.append(f"{special} (--strict)")
         for row in self.mismatched:
             at = "" if row.worst_at is None else f", worst at {self.swept} = {row.worst_at!r}"
-            parts.append(f"{row.backend} beyond tolerance at {row.mismatches:,} of "
+            parts.append(f"{row.series} beyond tolerance at {row.mismatches:,} of "
                          f"{row.points:,} points{at}")
         return "FAIL: " + "; ".join(parts) + f" {rule}"
 
@@ -283,10 +443,12 @@ class SweepReport:
             "exit_code": self.exit_code,
             "expression": self.expression,
             "exact_expression": self.exact_expression,
-            "derivative_expression": self.derivative_expressions[self.swept],
+            "derivative_expression": self.derivative_expressions[self.label],
             "derivative_expressions": dict(self.derivative_expressions),
             "variables": list(self.variables),
-            "wrt": [self.swept],
+            "wrt": [self.label],
+            "order": self.order,
+            "mode": self.mode,
             "swept": self.swept,
             "fixed": {name: json_number(v) for name, v in self.fixed.items()},
             "dtype": self.dtype,
@@ -301,5 +463,28 @@ class SweepReport:
             "reference": dict(self.reference),
             "verdict": self.verdict(),
             "notes": list(self.notes),
+            "strict": self.strict,
+            "warnings": list(self.warnings),
+            "special_points": [
+                {k: json_number(v) if isinstance(v, float) else v for k, v in run.items()}
+                for run in self.special_points
+            ],
             "results": [row.to_dict() for row in self.rows],
         }
+
+    def _special_text(self) -> str:
+        """"1 undefined point", "1 nondifferentiable, 3 overflow (torch) points"."""
+        parts = []
+        for status in SPECIAL_STATUSES:
+            counts = {row.series: getattr(row, status) for row in self.rows}
+            most = max(counts.values(), default=0)
+            if not most:
+                continue
+            text = f"{most:,} {status}"
+            if status in (OVERFLOW, UNDERFLOW) and len(set(counts.values())) > 1:
+                text += f" ({', '.join(k for k, n in counts.items() if n)})"
+            parts.append(text)
+        if not parts:
+            return ""
+        return ", ".join(parts) + (" point" if len(parts) == 1 and parts[0].startswith("1 ")
+                                   else " points")

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cli import backends as registry
-from autograd_cli import worker
+from autograd_cli import dtypes, worker
 from autograd_cli.model import BackendResult, Request, RunStatus
 
 #: Our shared-memory blocks are named ``gradcheck_<pid of the parent>_<random>``, so
@@ -79,6 +79,11 @@ class _Plan:
     version: str | None
     isolated: bool
     dtypes: tuple[str, ...]
+    devices: tuple[str, ...] = ("cpu",)
+
+    def device(self, request: Request) -> str:
+        """Where it computes for ``request``: the CPU when it has no other device."""
+        return request.device if request.device in self.devices else "cpu"
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,9 @@ class _Refusal:
     method: str = ""
     version: str | None = None
 
-    def row(self, name: str, dtype: str) -> BackendResult:
+    def row(self, name: str, dtype: str, device: str = "cpu") -> BackendResult:
         return BackendResult(name, self.status, dtype, self.method, self.version,
-                             reason=self.reason)
+                             reason=self.reason, device=device)
 
 
 @dataclass
@@ -260,18 +265,18 @@ class Pool:
         self._current = weakref.ref(run)
         run._setup(self, request, backends, self._submissions)
 
-    def _plan(self, name: str, dtype: str) -> _Plan | BackendResult:
+    def _plan(self, name: str, dtype: str, device: str = "cpu") -> _Plan | BackendResult:
         """What this process knows about a backend without importing its framework; a
         backend that cannot run gets its row here, without spawning anything."""
         plan = self._plans.get(name)
         if plan is None:
             plan = self._plans[name] = _inspect(name)
         if isinstance(plan, _Refusal):
-            return plan.row(name, dtype)
+            return plan.row(name, dtype, device)
         if dtype not in plan.dtypes:
             reason = f"{name} does not compute in {dtype}"
             return BackendResult(name, "unavailable", dtype, plan.method, plan.version,
-                                 reason=reason)
+                                 reason=reason, device=device)
         return plan
 
     def _refuse(self, row: BackendResult) -> None:
@@ -335,7 +340,8 @@ def _inspect(name: str) -> _Plan | _Refusal:
             reason += f" ({cls.install_hint})"
         return _Refusal("unavailable", reason, method, version)
     isolated = bool(getattr(cls, "isolated", True))
-    return _Plan(name, target, method, version, isolated, tuple(cls.dtypes))
+    return _Plan(name, target, method, version, isolated, tuple(cls.dtypes),
+                 tuple(getattr(cls, "devices", ("cpu",))))
 
 
 class Run:
@@ -390,7 +396,7 @@ class Run:
                     self._slots[name].append(index)
                     continue
                 self._slots[name] = [index]
-                plan = pool._plan(name, request.dtype)
+                plan = pool._plan(name, request.dtype, request.device)
                 if isinstance(plan, BackendResult):
                     self._decide(name, plan)
                 elif pool._isolate and plan.isolated:
@@ -472,7 +478,7 @@ class Run:
         """One input block for all workers, unless /dev/shm has no room for the run."""
         request = self._request
         names = tuple(request.points)
-        itemsize = np.dtype(request.dtype).itemsize
+        itemsize = dtypes.numpy_dtype(request.dtype).itemsize
         input_bytes = len(names) * request.size * itemsize
         jobs = self._pool._jobs
         at_once = min(jobs or len(self._queue), len(self._queue))
@@ -483,16 +489,17 @@ class Run:
         except OSError:
             return request.inputs()
         self._resources.inputs = block
-        rows = np.ndarray((len(names), request.size), dtype=request.dtype, buffer=block.buf)
+        rows = np.ndarray((len(names), request.size), dtype=dtypes.numpy_dtype(request.dtype),
+                          buffer=block.buf)
         for i, name in enumerate(names):
-            rows[i] = request.points[name]  # the same rounding as Request.inputs()
+            rows[i] = dtypes.round_to(request.points[name], request.dtype)  # as Request.inputs()
         del rows
         self._shared = True
         return block.name
 
     def _output_bytes(self) -> int:
         request = self._request
-        return (1 + len(request.wrt)) * request.size * np.dtype(request.dtype).itemsize
+        return (1 + len(request.wrt)) * request.size * dtypes.numpy_dtype(request.dtype).itemsize
 
     def _fill(self) -> None:
         jobs = self._pool._jobs
@@ -527,6 +534,8 @@ class Run:
                 inputs=self._inputs,
                 output=None if w.output is None else w.output.name,
                 verbose=self._pool._verbose,
+                mode=request.mode,
+                device=plan.device(request),
             )
             try:
                 w.conn.send(task)
@@ -590,12 +599,14 @@ class Run:
 
     def _from_reply(self, w: _Worker, reply: worker.Reply) -> BackendResult:
         request = self._request
-        slot_bytes = request.size * np.dtype(request.dtype).itemsize
+        slot_bytes = request.size * dtypes.numpy_dtype(request.dtype).itemsize
         arrays: list[np.ndarray] = []
         for i, slot in enumerate(reply.slots):
             if isinstance(slot, str):
                 assert w.output is not None
-                arrays.append(_view(w.output, i * slot_bytes, request.size, np.dtype(slot)))
+                arrays.append(
+                    _view(w.output, i * slot_bytes, request.size, dtypes.numpy_dtype(slot))
+                )
             else:
                 arrays.append(slot)
         if w.output is not None and any(isinstance(slot, str) for slot in reply.slots):
@@ -615,13 +626,14 @@ class Run:
             reason=reply.reason,
             seconds=reply.seconds,
             extra=reply.extra,
+            device=w.plan.device(request),
         )
 
 
 def _run_here(plan: _Plan, request: Request, verbose: bool) -> BackendResult:
     outcome = worker.evaluate(
         plan.target, request.expr, request.inputs(), tuple(request.wrt), request.dtype,
-        request.size, verbose=verbose,
+        request.size, verbose=verbose, mode=request.mode, device=plan.device(request),
     )
     return _result(
         backend=plan.name,
@@ -634,6 +646,7 @@ def _run_here(plan: _Plan, request: Request, verbose: bool) -> BackendResult:
         reason=outcome.reason,
         seconds=outcome.seconds,
         extra=outcome.extra,
+        device=plan.device(request),
     )
 
 
@@ -648,6 +661,7 @@ def _failed(
         version=plan.version,
         reason=reason,
         seconds=seconds,
+        device=plan.device(request),
     )
 
 
@@ -761,4 +775,6 @@ class _Mapped:
 
 
 def _view(block: SharedMemory, offset: int, count: int, dtype: np.dtype[Any]) -> np.ndarray:
-    return np.asarray(_Mapped(block, offset, count, dtype))
+    array = np.asarray(_Mapped(block, offset, count, dtype))
+    # The array interface spells bfloat16 as raw 2-byte voids: view them as what they are.
+    return array if array.dtype == dtype else array.view(dtype)

@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from autograd_cli.compare import Tolerance, tolerance_for
 from autograd_cli.config import ConfigError, Invalid, describe
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
-from autograd_cli.model import DTYPES, Request
+from autograd_cli.model import ALL_DTYPES, MODE_CHOICES, Request, notation
 from autograd_cli.report import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, Report
 
 if TYPE_CHECKING:
@@ -48,6 +49,14 @@ PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 #: A failing case's table shows at most this many rows, and this many expect problems.
 MAX_ROWS = 60
 MAX_PROBLEMS = 10
+
+#: Limits that keep a suite file from exhausting time or memory, all checked while it
+#: loads, before any framework starts. Cases count once per dtype; a case's sweep is
+#: judged point by point, so it is capped (``gradcheck --range`` streams larger ones);
+#: rows (points x derivatives x backends) are what every report keeps, a few KB each.
+MAX_CASES = 1000
+MAX_CASE_POINTS = 10_001
+MAX_SUITE_ROWS = 200_000
 
 
 # ------------------------------------------------------------------------- validators
@@ -63,8 +72,8 @@ def _dtypes(value: Any) -> tuple[str, ...]:
     """One dtype, or a list: the case then runs once per dtype."""
     items = value if isinstance(value, list) else [value]
     if not items:
-        raise Invalid(f"name at least one of {', '.join(DTYPES)}")
-    check = config.choice(DTYPES, "dtype")
+        raise Invalid(f"name at least one of {', '.join(ALL_DTYPES)}")
+    check = config.choice(ALL_DTYPES, "dtype")
     return tuple(dict.fromkeys(check(item) for item in items))
 
 
@@ -73,7 +82,8 @@ def _wrt(value: Any) -> tuple[str, ...]:
     if not items or not all(isinstance(item, str) and item.strip() for item in items):
         raise Invalid(f"expected a variable name or a list of them, got {describe(value)}",
                       'for example wrt = "x" or wrt = ["x", "y"]')
-    return tuple(dict.fromkeys(item.strip() for item in items))
+    # Not deduplicated: with order = 3, wrt = ["x", "x", "y"] is a mixed partial.
+    return tuple(item.strip() for item in items)
 
 
 def _point(value: Any) -> str:
@@ -149,7 +159,10 @@ OPTION_KEYS: dict[str, config.Validator] = {
     "rtol": config.number(),
     "atol": config.number(),
     "max-ulps": config.number(),
-    "timeout": config.number(open_minimum=True),
+    "strict": config.flag,
+    "timeout": config.number(open_minimum=True, maximum=config.MAX_TIMEOUT),
+    "order": config.integer(1),
+    "mode": config.choice(MODE_CHOICES, "mode"),
 }
 CASE_KEYS: dict[str, config.Validator] = {
     "name": _text,
@@ -160,7 +173,7 @@ CASE_KEYS: dict[str, config.Validator] = {
 }
 TOP_KEYS = ("name", "description", "defaults", "case")
 #: Project settings that reach cases (the rest are run-wide: format, jobs, ...).
-INHERITED = ("dtype", "backends", "rtol", "atol", "max-ulps", "timeout")
+INHERITED = ("dtype", "backends", "rtol", "atol", "max-ulps", "strict", "timeout", "mode")
 
 
 # ----------------------------------------------------------------------------- model
@@ -179,6 +192,7 @@ class Case:
     expect_expr: Mapping[str, Expr] = field(default_factory=dict)
     plot: Path | None = None
     notes: tuple[str, ...] = ()
+    strict: bool = False  # undefined/kink/overflow rows fail the case
 
     @property
     def nodeid(self) -> str:
@@ -281,11 +295,17 @@ def load_suite(
                           hint='write each case as [[case]] followed by name = "..." lines')
     if not raw_cases:
         raise ConfigError(path, "the suite has no cases", hint=_CASE_EXAMPLE)
+    if len(raw_cases) > MAX_CASES:
+        raise ConfigError(path, f"{len(raw_cases):,} cases is too many (at most {MAX_CASES:,})",
+                          hint="split the suite into several files")
     inherited = {key: value for key, value in (base or {}).items() if key in INHERITED}
     cases: list[Case] = []
     seen: set[str] = set()
+    rows = 0
     for number, raw in enumerate(raw_cases, start=1):
         label = raw.get("name") if isinstance(raw.get("name"), str) else None
+        if label is not None and len(label) > 40:
+            label = label[:37] + "..."
         where = f"case {label!r}" if label else f"case #{number}"
         options = config.validate_table(raw, CASE_KEYS, path, where, kind="case option")
         for required in ("name", "expression"):
@@ -298,6 +318,17 @@ def load_suite(
                                   hint="give every case its own name")
             seen.add(case.id)
             cases.append(case)
+            request = case.request
+            rows += request.size * len(request.wrt) * len(request.backends)
+            if len(cases) > MAX_CASES:
+                raise ConfigError(
+                    path, f"more than {MAX_CASES:,} cases (each dtype of a case counts)",
+                    where=where, hint="split the suite into several files")
+            if rows > MAX_SUITE_ROWS:
+                raise ConfigError(
+                    path, f"the cases so far make {rows:,} rows (points x derivatives x "
+                    f"backends), more than the {MAX_SUITE_ROWS:,} one suite file may have",
+                    where=where, hint="use fewer points or backends, or split the suite")
     return Suite(path, name, description, tuple(cases))
 
 
@@ -358,13 +389,14 @@ def _expand(path: Path, suite: str, where: str, options: dict[str, Any]) -> Iter
             expect_expr=expect_expr,
             plot=plot,
             notes=tuple(notes),
+            strict=bool(options.get("strict", False)),
         )
 
 
 def _plain(message: str) -> str:
     """Messages from the single-run code name options as flags; a file names keys."""
     message = re.sub(r"e\.g\. --at (\S+)$", r'e.g. at = ["\1"]', message)
-    return re.sub(r"--(at|wrt|dtype|backends|range|num|step)\b", r"\1", message)
+    return re.sub(r"--(at|wrt|dtype|backends|range|num|step|order|mode)\b", r"\1", message)
 
 
 def _request(text: str, options: Mapping[str, Any], dtype: str, chosen: tuple[str, ...]
@@ -375,7 +407,8 @@ def _request(text: str, options: Mapping[str, Any], dtype: str, chosen: tuple[st
     timeout = options.get("timeout", 120.0)
     if "range" in options:
         return _sweep_request(text, options, dtype, chosen, wrt, timeout)
-    return build_request(text, options["at"], wrt, dtype, chosen, timeout)
+    return build_request(text, options["at"], wrt, dtype, chosen, timeout,
+                         order=options.get("order", 1), mode=options.get("mode", "reverse"))
 
 
 def _sweep_request(
@@ -389,9 +422,21 @@ def _sweep_request(
     from autograd_cli import sweep
 
     start, stop = options["range"]
+    step = options.get("step")
+    count = options.get("num", sweep.DEFAULT_NUM)
+    if step is not None:
+        count = math.ceil((Fraction(stop) - Fraction(start)) / Fraction(step))
+    if count > MAX_CASE_POINTS:
+        many = f"{count:,}" if count < 10**15 else f"about {float(count):.3g}"
+        raise ValueError(
+            f"range: {many} points is too many for a suite case (at most "
+            f"{MAX_CASE_POINTS:,}); use a larger step or a smaller num (the command line's "
+            "sweeps stream any size)"
+        )
     return sweep.build_sweep_request(
         text, repr(start), repr(stop), num=options.get("num"), step=options.get("step"),
         at=options.get("at", ()), wrt=wrt, dtype=dtype, backends=chosen, timeout=timeout,
+        order=options.get("order", 1), mode=options.get("mode", "reverse"),
     )
 
 
@@ -405,7 +450,8 @@ def _check_expect(
     if isinstance(expect, dict):
         for name in expect:
             if name not in request.wrt:
-                raise ConfigError(path, config.unknown("variable", name, request.wrt),
+                kind = "variable" if request.order == 1 else 'derivative (as "x,y")'
+                raise ConfigError(path, config.unknown(kind, name, request.wrt),
                                   where=place)
         by_name = dict(expect)
     elif len(request.wrt) == 1:
@@ -536,7 +582,8 @@ def run_case(
     started = time.perf_counter()
     try:
         report = run_check(case.request, case.tolerance, jobs=jobs, isolate=isolate,
-                           verbose=verbose, notes=list(case.notes), pool=pool)
+                           verbose=verbose, notes=list(case.notes), pool=pool,
+                           strict=case.strict)
     except ValueError as error:
         return CaseResult(case, ERROR, EXIT_USAGE, time.perf_counter() - started,
                           problems=[f"error: {error}"])
@@ -556,12 +603,13 @@ def check_expect(case: Case, report: Report) -> list[str]:
     if not case.expect:
         return []
     problems: list[str] = []
-    first = report.rows[0].backend if report.rows else None
+    first = (report.rows[0].backend, report.rows[0].mode) if report.rows else None
     for name, expected in case.expect.items():
         if isinstance(expected, str):
             problems += _check_formula(case, name, expected)
             continue
-        rows = [row for row in report.rows if row.wrt == name and row.backend == first]
+        rows = [row for row in report.rows
+                if row.wrt == name and (row.backend, row.mode) == first]
         values = expected if isinstance(expected, tuple) else (expected,) * len(rows)
         tolerance = case.tolerance
         for row, value in zip(rows, values, strict=True):
@@ -572,7 +620,7 @@ def check_expect(case: Case, report: Report) -> list[str]:
             if not error <= tolerance.atol + tolerance.rtol * abs(exact) and error != 0:
                 where = ", ".join(f"{k} = {v!r}" for k, v in row.point.items())
                 problems.append(
-                    f"expect: d/d{name} at {where} should be {value!r}, "
+                    f"expect: {notation(name)} at {where} should be {value!r}, "
                     f"the exact derivative is {exact!r} (off by {error:.3g})"
                 )
     return problems
@@ -587,7 +635,7 @@ def _check_formula(case: Case, name: str, expected: str) -> list[str]:
     difference = exact - to_sympy(case.expect_expr[name])
     if difference == 0 or sympy.simplify(difference) == 0 or difference.equals(0) is True:
         return []
-    return [f"expect: d/d{name} should be {expected}, the exact derivative is "
+    return [f"expect: {notation(name)} should be {expected}, the exact derivative is "
             f"{format_sympy(exact)}"]
 
 

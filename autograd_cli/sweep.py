@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -30,11 +30,29 @@ from typing import Any, Protocol, TextIO
 import numpy as np
 
 from autograd_cli.backends.sweep_reference import two_prod, two_sum
-from autograd_cli.compare import Errors, Tolerance, errors
+from autograd_cli.compare import Errors, Tolerance, errors, range_statuses, ulp
+from autograd_cli.domain import (
+    CODES,
+    MAX_EXACT,
+    NONDIFFERENTIABLE,
+    UNDEFINED,
+    SpecialRuns,
+    classify,
+)
+from autograd_cli.dtypes import finfo, shortest
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import parse
-from autograd_cli.inputs import InputError, _unknown, parse_number
-from autograd_cli.model import DTYPES, BackendResult, Request
+from autograd_cli.inputs import (
+    InputError,
+    _unknown,
+    check_device,
+    check_dtype,
+    check_mode,
+    check_order,
+    parse_number,
+    resolve_partials,
+)
+from autograd_cli.model import MODES, BackendResult, Request, partial_of
 from autograd_cli.report import SweepReport, SweepRow, json_number
 
 #: Points per chunk: 2**20 keeps a chunk's arrays in the tens of MB per process while
@@ -91,6 +109,11 @@ class Grid:
         x = s + (t + (e + s_lo))
         if self.endpoint and hi == self.num:
             x[-1] = float(self.stop)
+        # Where start + i*step cancels (near 0) the double-double's own 2**-106 error is
+        # all that is left (-4..4 gave -2.5e-32, not 0): those few points are exact here.
+        scale = float(max(abs(self.start), abs(self.stop)))
+        for j in np.flatnonzero(np.abs(x) <= scale * 2.0**-40).tolist():
+            x[j] = float(self.start + (lo + j) * self.step)
         return x
 
 
@@ -178,10 +201,25 @@ class Sweep:
     dtype: str = "float32"
     backends: tuple[str, ...] = (ANALYTIC,)
     timeout: float = 120.0
+    order: int = 1
+    mode: str = "reverse"
+    #: The derivative swept, as its variables ("x", "x" for f''; "x", "y" for the
+    #: mixed partial, x swept); empty: df/d(swept).
+    partial: tuple[str, ...] = ()
+    device: str = "cpu"
 
     @property
     def size(self) -> int:
         return self.grid.num
+
+    @property
+    def label(self) -> str:
+        """The swept derivative's label: "x", "x,x", "x,y"."""
+        return ",".join(self.partial) if self.partial else self.swept
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return MODES if self.mode == "both" else (self.mode,)
 
     def request(self, lo: int, hi: int) -> Request:
         points = {
@@ -194,10 +232,13 @@ class Sweep:
             expr=self.expr,
             variables=self.variables,
             points=points,
-            wrt=(self.swept,),
+            wrt=(self.label,),
             dtype=self.dtype,
             backends=self.backends,
             timeout=self.timeout,
+            order=self.order,
+            mode=self.mode,
+            device=self.device,
         )
 
 
@@ -212,21 +253,33 @@ def build_sweep(
     dtype: str = "float32",
     backends: tuple[str, ...] = (ANALYTIC,),
     timeout: float = 120.0,
+    order: int = 1,
+    mode: str = "reverse",
+    device: str = "cpu",
 ) -> tuple[Sweep, list[str]]:
     """Parse and check everything, before any work; raises ExpressionError or
-    InputError. Also returns notes worth saying (points that repeat in the dtype)."""
+    InputError. Also returns notes worth saying (points that repeat in the dtype).
+
+    With ``order`` N the swept derivative is the Nth in the swept variable, or, with
+    exactly N ``wrt``, the mixed partial in that order with the first one swept."""
     expr = parse(text)
     names = variables(expr)
     if not names:
         raise InputError(
             f"{text!r} has no variable to differentiate with respect to; write e.g. x*{text}"
         )
-    if dtype not in DTYPES:
-        raise InputError(f"--dtype: {_unknown('dtype', dtype, DTYPES)}")
+    check_dtype(dtype)
+    check_device(device)
+    check_order(order)
+    check_mode(mode)
     chosen = list(dict.fromkeys(wrt))
     for name in chosen:
         if name not in names:
             raise InputError(f"--wrt: {_unknown('variable', name, names)}")
+    partial: tuple[str, ...] = ()
+    if order > 1 and len(wrt) > 1:
+        partial = tuple(resolve_partials(names, list(wrt), order)[0])
+        chosen = chosen[:1]
     if len(chosen) > 1:
         raise InputError(
             f"--wrt {', '.join(chosen)}: a sweep varies one variable; name only that one"
@@ -241,7 +294,8 @@ def build_sweep(
     fixed = _fixed(at, names, swept)
     grid = parse_range(*range_, num=num, step=step)
     notes = _grid_notes(grid, swept, dtype)
-    sweep = Sweep(text, expr, names, swept, fixed, grid, dtype, backends, timeout)
+    sweep = Sweep(text, expr, names, swept, fixed, grid, dtype, backends, timeout, order,
+                  mode, partial or (swept,) * order, device=device)
     return sweep, notes
 
 
@@ -280,13 +334,13 @@ def _grid_notes(grid: Grid, swept: str, dtype: str) -> list[str]:
     """The dtype cannot tell apart points closer than its spacing: say so, and refuse
     ends beyond its range."""
     largest = max(abs(float(grid.start)), abs(float(grid.stop)))
-    info = np.finfo(np.dtype(dtype))
+    info = finfo(dtype)
     if largest > float(info.max):
         raise InputError(
             f"--range: {largest:g} is beyond {dtype}'s range (±{float(info.max):.4g}); "
             "use a smaller range or --dtype float64"
         )
-    spacing = float(np.spacing(np.array(largest, dtype=dtype)))
+    spacing = float(ulp(np.array(largest), dtype))
     if float(grid.step) < spacing:
         return [
             f"the step {float(grid.step):.3g} is below {dtype}'s spacing {spacing:.3g} near "
@@ -309,6 +363,8 @@ class Chunk:
     exact_lo: np.ndarray  # and what it leaves out: exact f' = exact + exact_lo
     derivatives: dict[str, np.ndarray]  # backend -> its f' (ok backends only)
     errors: dict[str, Errors]
+    #: Per point: 0, or the code of undefined / nondifferentiable (domain.CODES).
+    special: np.ndarray | None = None
 
 
 class Sink(Protocol):
@@ -325,11 +381,18 @@ class _Summary:
     ulp_sum: float = 0.0
     ulp_count: int = 0
 
-    def add(self, x: np.ndarray, derivative: np.ndarray, judged: Errors) -> None:
+    def add(self, x: np.ndarray, derivative: np.ndarray, judged: Errors,
+            skip: np.ndarray | None = None) -> None:
+        """``skip``: points not judged (undefined, kinks, over/underflow): no error of
+        theirs enters the maxima, the mean or the mismatches."""
         row = self.row
         n = x.size
         if n == 0:
             return
+        if skip is not None:
+            judged = Errors(np.where(skip, 0.0, judged.absolute),
+                            np.where(skip, 0.0, judged.relative),
+                            np.where(skip, 0.0, judged.ulps), judged.passed | skip)
         i_ulp = int(np.argmax(judged.ulps))
         i_abs = int(np.argmax(judged.absolute))
         ulp, absolute = float(judged.ulps[i_ulp]), float(judged.absolute[i_abs])
@@ -343,7 +406,7 @@ class _Summary:
         row.max_rel_error = relative if row.max_rel_error is None else max(
             row.max_rel_error, relative
         )
-        finite = np.isfinite(judged.ulps)
+        finite = np.isfinite(judged.ulps) if skip is None else np.isfinite(judged.ulps) & ~skip
         self.ulp_sum += float(np.sum(judged.ulps, where=finite))
         self.ulp_count += int(np.count_nonzero(finite))
         row.mean_ulp_error = self.ulp_sum / self.ulp_count if self.ulp_count else None
@@ -367,11 +430,27 @@ def _judge(data: Chunk, backend: str, derivative: np.ndarray, summary: _Summary,
     """One backend's errors over a chunk, reduced into its summary block by block; the
     arrays are kept on ``data`` for the sinks only if ``keep``."""
     parts: list[Errors] = []
+    row = summary.row
     for a in range(0, data.x.size, JUDGE_BLOCK):
         b = a + JUDGE_BLOCK
         judged = errors(derivative[a:b], data.exact[a:b], data.exact_lo[a:b],
                         summary.row.dtype, tolerance)
-        summary.add(data.x[a:b], derivative[a:b], judged)
+        skip = None
+        if data.special is not None:
+            codes = data.special[a:b]
+            skip = codes > 0
+            row.undefined += int(np.count_nonzero(codes == CODES[UNDEFINED]))
+            row.nondifferentiable += int(np.count_nonzero(codes == CODES[NONDIFFERENTIABLE]))
+        if not judged.passed.all() or np.isinf(derivative[a:b]).any():
+            overflow, underflow = range_statuses(derivative[a:b], data.exact[a:b],
+                                                 data.exact_lo[a:b], row.dtype, judged.passed)
+            if skip is not None:
+                overflow &= ~skip
+                underflow &= ~skip
+            row.overflow += int(np.count_nonzero(overflow))
+            row.underflow += int(np.count_nonzero(underflow))
+            skip = overflow | underflow if skip is None else skip | overflow | underflow
+        summary.add(data.x[a:b], derivative[a:b], judged, skip)
         if keep:
             parts.append(judged)
     if keep:
@@ -394,11 +473,14 @@ def run_sweep(
     values: bool = False,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
+    strict: bool = False,
 ) -> SweepReport:
     """Run every backend over the sweep chunk by chunk and reduce what they got wrong.
 
     ``values`` also computes the exact f (for CSV and arrays); ``progress`` is told
-    (points done, points in all) after each chunk.
+    (points done, points in all) after each chunk. Undefined and non-differentiable
+    points (:mod:`autograd_cli.domain`) and over/underflowing results are counted, not
+    judged; ``strict`` makes them fail the sweep.
     """
     from autograd_cli import runner
     from autograd_cli.backends import backend_class
@@ -411,34 +493,59 @@ def run_sweep(
     )
 
     bits = ACCEPT_BITS[sweep.dtype]
-    truth = SweepReference(sweep.expr, (sweep.swept,), values=values, bits=bits)
+    truth = SweepReference(sweep.expr, (sweep.label,), values=values, bits=bits)
     frameworks = [name for name in sweep.backends if name != ANALYTIC]
-    summaries = {
-        name: _Summary(SweepRow(name, _method(name, backend_class), _version(name, backend_class),
-                                sweep.dtype, sweep.swept, "ok"))
-        for name in sweep.backends
-    }
+    moded = {name for name in frameworks if _has_modes(name, backend_class)}
+
+    def own_mode(name: str, mode: str) -> str | None:
+        return mode if name in moded else None
+
+    summaries: dict[str, _Summary] = {}
+    for name in sweep.backends:
+        for mode in dict.fromkeys(own_mode(name, m) for m in sweep.modes):
+            key = series_name(name, mode, sweep.mode)
+            summaries[key] = _Summary(SweepRow(
+                name, _method(name, backend_class, mode, sweep.order),
+                _version(name, backend_class), sweep.dtype, sweep.label, "ok",
+                order=sweep.order, mode=mode, series=key))
     if ANALYTIC in summaries:
         summaries[ANALYTIC].row.method = "sympy.diff + double-double"
-    active = list(frameworks)
+    active = {key for key, summary in summaries.items() if summary.row.backend != ANALYTIC}
+
+    def submit(request: Request, m: int) -> runner.Run | None:
+        """The frameworks still running, in the m-th mode (those without modes: the
+        first only), on one chunk."""
+        mode = sweep.modes[m]
+        names = [n for n in frameworks if (m == 0 or n in moded)
+                 and series_name(n, own_mode(n, mode), sweep.mode) in active]
+        if pool is None or not names:
+            return None
+        return pool.submit(replace(request, mode=mode), names)
     recomputed = 0
     keep = bool(sinks)  # whole error arrays per chunk, only for outputs that show points
     total = sweep.size
     pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose) if frameworks \
         else None
     bounds = [(lo, min(lo + chunk, total)) for lo in range(0, total, chunk)]
+    special = SpecialRuns(sweep.label)
     try:
         request = sweep.request(*bounds[0])
-        run = pool.submit(request, active) if pool is not None and active else None
+        run = submit(request, 0)
         for k, (lo, hi) in enumerate(bounds):
             started = time.perf_counter()
             try:
                 inputs = request.inputs()
                 x = inputs[sweep.swept]
-                exact = truth({name: a.astype(np.float64) for name, a in inputs.items()})
-                hi_exact, lo_exact = exact.derivatives[sweep.swept]
+                points = {name: a.astype(np.float64) for name, a in inputs.items()}
+                exact = truth(points)
+                hi_exact, lo_exact = exact.derivatives[sweep.label]
                 data = Chunk(lo, x, None if exact.values is None else exact.values[0],
                              hi_exact, lo_exact, {}, {})
+                labels = classify(sweep.expr, points, (sweep.label,), sweep.text,
+                                  max_exact=MAX_EXACT - special.checked)
+                if labels.any():
+                    data.special = labels.codes[sweep.label]
+                special.add(lo, points[sweep.swept], labels)
                 if ANALYTIC in summaries:  # judged while the workers still compute
                     rounded = round_double_double(hi_exact, lo_exact, sweep.dtype)
                     _judge(data, ANALYTIC, rounded, summaries[ANALYTIC], tolerance, keep)
@@ -449,23 +556,30 @@ def run_sweep(
                 raise
             recomputed += exact.recomputed
 
-            def judge(result: BackendResult, data: Chunk = data) -> None:
+            def judge(result: BackendResult, data: Chunk = data, mode: str = "") -> None:
                 """Each backend's chunk as it arrives, so only the slowest one waits."""
-                summary = summaries[result.backend]
+                key = series_name(result.backend, own_mode(result.backend, mode), sweep.mode)
+                summary = summaries[key]
                 summary.row.seconds += result.seconds
                 if result.status != "ok":
                     summary.fail(result)
-                    if result.backend in active:
-                        active.remove(result.backend)
+                    active.discard(key)
                     return
-                derivative = np.asarray(result.derivatives[sweep.swept])
-                _judge(data, result.backend, derivative, summary, tolerance, keep)
+                derivative = np.asarray(result.derivatives[sweep.label])
+                _judge(data, key, derivative, summary, tolerance, keep)
 
-            if run is not None:
-                run.results(judge)
+            for m, mode in enumerate(sweep.modes):
+                if m:
+                    run = submit(request, m)
+
+                def judged(result: BackendResult, mode: str = mode) -> None:
+                    judge(result, mode=mode)
+
+                if run is not None:
+                    run.results(judged)
             if k + 1 < len(bounds):  # the workers take the next chunk while we write this one
                 following = sweep.request(*bounds[k + 1])
-                run = pool.submit(following, active) if pool is not None and active else None
+                run = submit(following, 0)
             for sink in sinks:
                 sink.chunk(data)
             if verbose:
@@ -502,14 +616,63 @@ def run_sweep(
         tolerance=tolerance,
         sweep=sweep.grid.describe(),
         reference={"method": method, "bits": bits, "recomputed_points": recomputed},
-        rows=[summaries[name].row for name in sweep.backends],
+        rows=[summary.row for summary in summaries.values()],
         notes=all_notes,
+        strict=strict,
+        special_points=special.to_list(),
+        warnings=special.warnings(sweep.swept) + _range_warnings(
+            [summary.row for summary in summaries.values()]
+        ),
+        order=sweep.order,
+        mode=sweep.mode,
+        wrt=sweep.label,
     )
 
 
-def _method(name: str, backend_class: Callable[[str], Any]) -> str:
+def _range_warnings(rows: Sequence[SweepRow]) -> list[str]:
+    """A line per kind of range event: which backends, how many points."""
+    lines = []
+    for status, what in (("overflow", "the exact f' is beyond {dtype}'s range: inf is "
+                                      "the IEEE result"),
+                         ("underflow", "the exact f' is below {dtype}'s smallest normal "
+                                       "number: the result underflows")):
+        counts = {row.series: getattr(row, status) for row in rows if getattr(row, status)}
+        if counts:
+            who = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+            lines.append(f"{status} at some points ({who}): "
+                         + what.format(dtype=rows[0].dtype))
+    return lines
+
+
+def series_name(backend: str, mode: str | None, asked: str) -> str:
+    """A sweep row's name in CSV columns, arrays and plots: the backend, with its mode
+    ("torch:forward") when both modes were asked for."""
+    return f"{backend}:{mode}" if asked == "both" and mode is not None else backend
+
+
+def series_names(backends: Sequence[str], mode: str) -> list[str]:
+    """Every row's :func:`series_name`, in row order (what the sinks are built with)."""
+    from autograd_cli.backends import backend_class
+
+    names = []
+    for name in backends:
+        modes = MODES if mode == "both" else (mode,)
+        has = name != ANALYTIC and _has_modes(name, backend_class)
+        names += list(dict.fromkeys(series_name(name, m if has else None, mode) for m in modes))
+    return names
+
+
+def _has_modes(name: str, backend_class: Callable[[str], Any]) -> bool:
     try:
-        return str(backend_class(name).method)
+        return bool(backend_class(name).modes)
+    except Exception:
+        return False
+
+
+def _method(name: str, backend_class: Callable[[str], Any], mode: str | None = None,
+            order: int = 1) -> str:
+    try:
+        return str(backend_class(name).describe(mode or "reverse", order))
     except Exception:
         return ""
 
@@ -548,6 +711,8 @@ def _text(array: np.ndarray) -> list[str]:
     (numpy's repr for float32, Python's for float64); nan, inf, -inf as such."""
     if array.dtype == np.float64:
         return list(map(repr, array.tolist()))
+    if array.dtype.name == "bfloat16":  # numpy cannot cast it to str
+        return [shortest(v, "bfloat16") for v in array.astype(np.float64).tolist()]
     return [str(v) for v in array.astype(str).tolist()]
 
 
@@ -679,7 +844,7 @@ def write_json(
         return
     assert text.endswith("\n}")
     stream.write(text[:-2] + ',\n  "arrays": ')
-    arrays.write(stream, report.swept, [row.backend for row in report.rows if row.failed])
+    arrays.write(stream, report.swept, [row.series for row in report.rows if row.failed])
     stream.write("\n}\n")
 
 
@@ -712,6 +877,8 @@ class PlotSink:
         size = points if self.full else PLOT_BINS
         self.store = {key + end: np.full(size, np.nan) for key in keys for end in ends}
         self.seen: set[str] = set()
+        self.codes = np.zeros(size, dtype=np.int8)  # undefined/nondifferentiable, per point
+        self.coded = np.zeros(size, dtype=np.int64)  # or bin: how many points it holds
 
     def chunk(self, data: Chunk) -> None:
         n = data.x.size
@@ -723,11 +890,18 @@ class PlotSink:
         if self.full:
             for key, array in series.items():
                 self.store[key][data.start:data.start + n] = array
+            if data.special is not None:
+                self.codes[data.start:data.start + n] = data.special
+                self.coded[data.start:data.start + n] = data.special > 0
             return
         index = np.arange(data.start, data.start + n, dtype=np.int64)
         bins = index * PLOT_BINS // self.points
         starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
         used = bins[starts]
+        if data.special is not None:
+            self.codes[used] = np.maximum(self.codes[used],
+                                          np.maximum.reduceat(data.special, starts))
+            self.coded[used] += np.add.reduceat((data.special > 0).astype(np.int64), starts)
         for key, array in series.items():
             values = np.asarray(array, dtype=np.float64)
             low, high = self.store[f"{key}:min"], self.store[f"{key}:max"]
@@ -744,7 +918,7 @@ class PlotSink:
             return np.column_stack([self.store[f"{key}:min"], self.store[f"{key}:max"]]).ravel()
 
         x = column("x")  # a run's (min, max) drawn from its first x to its last
-        rows = {row.backend: row for row in report.rows}
+        rows = {row.series: row for row in report.rows}
         series = [
             Series(backend=name, label=_label(rows[name]), derivative=column(f"{name}:d"),
                    ulp_error=column(f"{name}:u"))
@@ -755,9 +929,20 @@ class PlotSink:
             notes = (f"{self.points:,} points drawn as the min/max of {PLOT_BINS:,} runs",)
         return SweepFigureData(
             x=x, exact=column("exact"), series=series, expression=report.exact_expression,
-            derivative=report.derivative_expressions[report.swept], dtype=report.dtype,
-            wrt=report.swept, notes=notes,
+            derivative=report.derivative_expressions[report.label], dtype=report.dtype,
+            wrt=report.swept, partial=partial_of(report.label), notes=notes, special=self.marks(),
         )
+
+    def marks(self) -> list[Any]:
+        """Runs of undefined / non-differentiable points, for the figure."""
+        from autograd_cli.domain import STATUS_OF_CODE, runs
+        from autograd_cli.plot import SpecialMark
+
+        low = self.store["x" if self.full else "x:min"]
+        high = self.store["x" if self.full else "x:max"]
+        return [SpecialMark(STATUS_OF_CODE[code], float(low[first]), float(high[last]),
+                            int(self.coded[first:last + 1].sum()))
+                for code, first, last in runs(self.codes)]
 
 
 def _label(row: SweepRow) -> str:
@@ -784,13 +969,15 @@ def build_sweep_request(
     dtype: str = "float32",
     backends: tuple[str, ...] = (ANALYTIC,),
     timeout: float = 120.0,
+    order: int = 1,
+    mode: str = "reverse",
 ) -> Request:
     """A sweep as one point Request (every point a row): for suites, whose sweeps are
     short and judged point by point by :func:`check.run_check`."""
     sweep, _ = build_sweep(
         text, (str(start), str(stop)), num=None if num is None else str(num),
         step=None if step is None else str(step), at=at, wrt=wrt, dtype=dtype,
-        backends=backends, timeout=timeout,
+        backends=backends, timeout=timeout, order=order, mode=mode,
     )
     return sweep.request(0, sweep.size)
 
@@ -798,30 +985,41 @@ def build_sweep_request(
 def save_plot(request: Request, report: Any, path: Path) -> None:
     """The sweep figure of a point Report over a swept Request (see
     :func:`build_sweep_request`)."""
-    from autograd_cli.plot import Series, SweepFigureData, build_figure, save_figure
+    from autograd_cli.domain import STATUS_OF_CODE, runs
+    from autograd_cli.plot import Series, SpecialMark, SweepFigureData, build_figure, save_figure
 
-    swept = request.wrt[0]
-    rows = [row for row in report.rows if row.wrt == swept]
-    backends = list(dict.fromkeys(row.backend for row in rows))
+    label = request.wrt[0]
+    swept = partial_of(label)[0]
+    rows = [row for row in report.rows if row.wrt == label]
+    keys = list(dict.fromkeys((row.backend, row.mode) for row in rows))
 
-    def column(name: str, attribute: str) -> np.ndarray:
-        values = [getattr(row, attribute) for row in rows if row.backend == name]
+    def column(key: tuple[str, str | None], attribute: str) -> np.ndarray:
+        values = [getattr(row, attribute) for row in rows if (row.backend, row.mode) == key]
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
-    first = [row for row in rows if row.backend == backends[0]]
+    def method(key: tuple[str, str | None]) -> str:
+        return next(row.method for row in rows if (row.backend, row.mode) == key)
+
+    first = [row for row in rows if (row.backend, row.mode) == keys[0]]
+    codes = np.array([CODES.get(row.status, 0) for row in first], dtype=np.int8)
+    xs = [row.point[swept] for row in first]
+    marks = [SpecialMark(STATUS_OF_CODE[code], xs[a], xs[b], b - a + 1)
+             for code, a, b in runs(codes)]
     data = SweepFigureData(
         x=np.array([row.point[swept] for row in first], dtype=np.float64),
-        exact=column(backends[0], "exact"),
+        exact=column(keys[0], "exact"),
         series=[
-            Series(backend=name, label=f"{name} ({rows[i].method})",
-                   derivative=column(name, "derivative"), ulp_error=column(name, "ulp_error"))
-            for i, name in ((next(i for i, r in enumerate(rows) if r.backend == n), n)
-                            for n in backends)
+            Series(backend=series_name(*key, request.mode),
+                   label=f"{series_name(*key, request.mode)} ({method(key)})",
+                   derivative=column(key, "derivative"), ulp_error=column(key, "ulp_error"))
+            for key in keys
         ],
         expression=report.exact_expression,
-        derivative=report.derivative_expressions[swept],
+        derivative=report.derivative_expressions[label],
         dtype=request.dtype,
         wrt=swept,
+        partial=partial_of(label),
+        special=marks,
     )
     save_figure(build_figure(data), path)
 

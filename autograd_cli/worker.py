@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from autograd_cli.dtypes import name_of, numpy_dtype
+
 if TYPE_CHECKING:
     from autograd_cli.backends.base import Backend
     from autograd_cli.expr.nodes import Expr
@@ -52,6 +54,8 @@ class Task:
     inputs: str | dict[str, np.ndarray]  # shared block name, or the arrays themselves
     output: str | None  # shared block name; None: send the arrays through the pipe
     verbose: bool = False
+    mode: str = "reverse"  # for backends with modes; wrt's labels give the order
+    device: str = "cpu"  # for backends with devices beyond the CPU
 
 
 @dataclass
@@ -107,11 +111,22 @@ def evaluate(
     size: int,
     *,
     verbose: bool = False,
+    mode: str = "reverse",
+    device: str = "cpu",
 ) -> Outcome:
-    """Import the backend and evaluate; an ImportError means the framework is unavailable."""
+    """Import the backend and evaluate; an ImportError means the framework is unavailable.
+    ``mode`` reaches only backends that have modes, so plugins need not know of it."""
     start = time.perf_counter()
     try:
-        result = load(target)().evaluate(expr, inputs, wrt, dtype)
+        cls = load(target)
+        order = max((name.count(",") + 1 for name in wrt), default=1)  # "x,y": 2
+        if order > cls.max_order:
+            raise ValueError(f"this backend computes derivatives up to order {cls.max_order}, "
+                             f"not {order}")
+        options: dict[str, Any] = {"mode": mode} if cls.modes else {}
+        if device != "cpu" and device in cls.devices:
+            options["device"] = device
+        result = cls().evaluate(expr, inputs, wrt, dtype, **options)
         derivatives = {}
         for name in wrt:
             if name not in result.derivatives:
@@ -132,10 +147,14 @@ def evaluate(
 
 
 def _failure(exc: Exception, verbose: bool) -> Outcome:
+    from autograd_cli.backends.base import DeviceUnavailable
+
     if verbose:
         traceback.print_exc()
     if isinstance(exc, ImportError):
         return Outcome("unavailable", reason=str(exc).strip() or one_line(exc))
+    if isinstance(exc, DeviceUnavailable):
+        return Outcome("unavailable", reason=str(exc))
     return Outcome("error", reason=one_line(exc))
 
 
@@ -226,7 +245,7 @@ def _answer(task: Task, first: bool, blocks: list[SharedMemory]) -> Reply:
             inputs = _inputs(task, blocks)
             outcome = evaluate(
                 task.target, task.expr, inputs, task.wrt, task.dtype, task.size,
-                verbose=task.verbose,
+                verbose=task.verbose, mode=task.mode, device=task.device,
             )
             outcome.seconds += import_seconds or 0.0
             reply = _reply(task, outcome, blocks)
@@ -265,7 +284,7 @@ def _inputs(task: Task, blocks: list[SharedMemory]) -> dict[str, np.ndarray]:
         return task.inputs
     block = attach(task.inputs)
     blocks.append(block)
-    rows = _span(block, task.dtype, len(task.variables) * task.size)
+    rows = _span(block, numpy_dtype(task.dtype), len(task.variables) * task.size)
     rows = rows.reshape(len(task.variables), task.size)
     rows.flags.writeable = False  # every worker reads the same block
     return {name: rows[i] for i, name in enumerate(task.variables)}
@@ -285,11 +304,12 @@ def _reply(task: Task, outcome: Outcome, blocks: list[SharedMemory]) -> Reply:
     if task.output is not None and arrays:
         block = attach(task.output)
         blocks.append(block)
-        slot_bytes = task.size * np.dtype(task.dtype).itemsize
+        itemsize = numpy_dtype(task.dtype).itemsize
+        slot_bytes = task.size * itemsize
         for i, array in enumerate(arrays):
-            if not array.dtype.hasobject and array.dtype.itemsize <= np.dtype(task.dtype).itemsize:
+            if not array.dtype.hasobject and array.dtype.itemsize <= itemsize:
                 _span(block, array.dtype, task.size, i * slot_bytes)[...] = array
-                slots[i] = array.dtype.str
+                slots[i] = name_of(array.dtype)
     return Reply(
         outcome.status,
         outcome.method,

@@ -206,3 +206,12 @@ def test_failing_backend_table_still_prints(gradcheck):
     assert result.returncode == 3
     assert "crashed: killed by SIGSEGV" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("FAIL: could not run: segv")
+
+
+def test_expression_may_start_with_a_minus(gradcheck):
+    result = gradcheck("-x**2", "--at", "-3", "--backends", "analytic", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)["results"][0]
+    assert row["point"] == {"x": -3.0} and row["derivative"] == 6.0
+    unknown = gradcheck("x", "--bogus", "1", "--at", "1")
+    assert unknown.returncode == 2 and "No such option '--bogus'" in unknown.stderr

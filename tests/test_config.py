@@ -81,7 +81,7 @@ def test_keys_values_and_default_map(tmp_path):
         ('jobs = "4"\n', "jobs: expected a whole number >= 1, got the string '4'",
          "without quotes"),
         ("verbose = 1\n", "verbose: expected true or false, got the integer 1", "true or false"),
-        ("dtype = 'float16'\n", "dtype: unknown dtype 'float16'", None),
+        ("dtype = 'float8'\n", "dtype: unknown dtype 'float8'", None),
         ("rtol = -1\n", "rtol: expected a number >= 0, got -1", None),
         ('format = "xml"\n', "format: unknown format 'xml'", None),
         ("max-ulps = 1\nmax_ulps = 2\n", "'max-ulps' is given twice", "keep one"),

@@ -327,9 +327,9 @@ def test_unknown_key_suggests_the_nearest(tmp_path):
         ('rtol = "1e-3"', "rtol: expected a number >= 0, got the string '1e-3'",
          "without quotes"),
         ("timeout = 0", "timeout: expected a number > 0, got 0", None),
-        ('dtype = "float16"', "dtype: unknown dtype 'float16'", None),
-        ("dtype = 64", "dtype: expected one of float32, float64, got the integer 64",
-         '"float32"'),
+        ('dtype = "float8"', "dtype: unknown dtype 'float8'", None),
+        ("dtype = 64", "dtype: expected one of float16, bfloat16, float32, float64, got the "
+         "integer 64", '"float16"'),
         ('backends = ["torch", "tensorfow"]', "did you mean 'tensorflow'?", None),
         ("at = []", "at: expected at least one point", None),
         ("at = [true]", "at: expected a number", None),

@@ -26,6 +26,7 @@ import numpy as np
 
 from autograd_cli.backends.base import Backend, Evaluation, lower
 from autograd_cli.expr.nodes import Expr, variables
+from autograd_cli.model import ALL_DTYPES, MAX_ORDER, partial_of
 
 if TYPE_CHECKING:
     import sympy
@@ -125,10 +126,16 @@ def to_sympy(expr: Expr) -> sympy.Expr:
 
 
 def derivative(expr: Expr, wrt: str) -> sympy.Expr:
-    """d expr / d wrt as SymPy gives it (already readable; simplify is slow and fickle)."""
+    """d expr / d wrt as SymPy gives it (already readable; simplify is slow and fickle);
+    ``wrt`` is a label, so "x,y" is the mixed partial (x first, then y)."""
+    return differentiate(to_sympy(expr), wrt)
+
+
+def differentiate(f: sympy.Expr, wrt: str) -> sympy.Expr:
+    """``f`` differentiated by each variable of the label ``wrt`` in turn."""
     import sympy
 
-    return sympy.diff(to_sympy(expr), sympy.Symbol(wrt, real=True))
+    return sympy.diff(f, *(sympy.Symbol(name, real=True) for name in partial_of(wrt)))
 
 
 def format_sympy(e: sympy.Basic) -> str:
@@ -488,12 +495,12 @@ def _size(inputs: Mapping[str, np.ndarray]) -> int:
 
 
 def reference(expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...]) -> Reference:
-    """Exact values and partials of ``expr`` at exactly the points in ``inputs``."""
+    """Exact values and partials of ``expr`` at exactly the points in ``inputs``;
+    ``wrt`` holds labels ("x", "x,x", "x,y"), which key the partials."""
     import mpmath
-    import sympy
 
     f = to_sympy(expr)
-    partials = {name: sympy.diff(f, sympy.Symbol(name, real=True)) for name in wrt}
+    partials = {name: differentiate(f, name) for name in wrt}
     missing = sorted(s.name for s in f.free_symbols if s.name not in inputs)
     if missing:
         raise ValueError(f"no input values for variable(s): {', '.join(missing)}")
@@ -528,12 +535,14 @@ def reference(expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...]
 
 def round_double_double(hi: np.ndarray, lo: np.ndarray, dtype: str) -> np.ndarray:
     """hi + lo correctly rounded to ``dtype`` (a plain cast of hi can miss a tie)."""
-    target = np.dtype(dtype)
+    from autograd_cli.dtypes import numpy_dtype, round_to
+
+    target = numpy_dtype(dtype)
     hi = np.asarray(hi, dtype=np.float64)
     if target == np.float64:
         return hi.copy()
     with np.errstate(over="ignore", invalid="ignore"):
-        rounded = hi.astype(target)
+        rounded = round_to(hi, dtype)
         back = rounded.astype(np.float64)
         gap = hi - back
         other = np.where(
@@ -554,6 +563,8 @@ class AnalyticBackend(Backend):
     distributions: ClassVar[tuple[str, ...]] = ("sympy",)
     install_hint: ClassVar[str] = "pip install sympy mpmath"
     method: ClassVar[str] = "sympy.diff + mpmath"
+    dtypes: ClassVar[tuple[str, ...]] = ALL_DTYPES
+    max_order: ClassVar[int] = MAX_ORDER
 
     def evaluate(
         self,

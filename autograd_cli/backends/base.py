@@ -59,6 +59,17 @@ def num_as_float(value: Fraction) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+def nested(api: str, mode: str, order: int) -> str:
+    """A framework's method for a row: "torch.func.jvp ×2 (forward)"; the mode is said
+    unless it is the default (reverse, first order), whose text stays as it always was."""
+    text = api if order == 1 else f"{api} ×{order}"
+    return text if (mode, order) == ("reverse", 1) else f"{text} ({mode})"
+
+
+class DeviceUnavailable(RuntimeError):
+    """The asked device is not there (no GPU, a CPU-only build): an ``unavailable`` row."""
+
+
 @dataclass
 class Evaluation:
     """What a backend computed, as numpy arrays of the dtype it computed in."""
@@ -82,6 +93,20 @@ class Backend(ABC):
     install_hint: ClassVar[str] = ""
     method: ClassVar[str] = ""
     dtypes: ClassVar[tuple[str, ...]] = ("float32", "float64")
+    #: Devices it can compute on. With only "cpu", ``--device`` does not apply: the
+    #: backend runs on the CPU and its row says so. Others get ``device=`` in evaluate.
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: Autodiff modes it implements ("reverse", "forward"); those with any get
+    #: ``mode=`` in evaluate and a row per mode asked. Empty: no modes (analytic,
+    #: finite-diff, plugins), one row whatever the mode.
+    modes: ClassVar[tuple[str, ...]] = ()
+    #: Highest derivative order it computes; a request beyond it gives an error row.
+    max_order: ClassVar[int] = 1
+
+    @classmethod
+    def describe(cls, mode: str = "reverse", order: int = 1) -> str:
+        """The method a row names for this mode and order (``method`` by default)."""
+        return cls.method
 
     @classmethod
     def is_installed(cls) -> bool:
@@ -104,4 +129,7 @@ class Backend(ABC):
         wrt: tuple[str, ...],
         dtype: str,
     ) -> Evaluation:
-        """f and df/d(each of wrt) at every point; inputs are 1-D arrays of ``dtype``."""
+        """f and each derivative in ``wrt`` at every point; inputs are 1-D arrays of
+        ``dtype``. ``wrt`` holds labels (:func:`autograd_cli.model.label`): a variable
+        for a first derivative, "x,x" or "x,y" for higher ones (only up to
+        ``max_order``); ``derivatives`` is keyed by them."""

@@ -25,7 +25,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autograd_cli.backends.base import Backend, Evaluation, lower, num_as_float
+from autograd_cli.dtypes import HALF_FORMATS, finfo, numpy_dtype, round_to
 from autograd_cli.expr.nodes import Binary, Call, Expr, Unary, Var, variables
+from autograd_cli.model import ALL_DTYPES, MAX_ORDER, partial_of
 
 #: The complex step per dtype: powers of two, so dividing by h is exact, and small
 #: enough that the truncation error (h**2 f'''/6) is far below the dtype's eps while
@@ -59,12 +61,10 @@ _CHUNK = 1 << 16
 def numpy_ops(dtype: str) -> dict[str, Callable[..., Any]]:
     """Every op as numpy spells it; constants are scalars of ``dtype``. The same table
     serves complex arguments (numpy's ufuncs take both)."""
-    dt = np.dtype(dtype).type
-    one = dt(1)
+    one = numpy_dtype(dtype).type(1)
 
     def constant(value: float) -> Any:
-        with np.errstate(over="ignore"):
-            return dt(value)
+        return round_to(value, dtype)[()]
 
     return {
         "num": lambda v: constant(num_as_float(v)),
@@ -262,13 +262,17 @@ def tangent_magnitude(expr: Expr, inputs: Mapping[str, np.ndarray], var: str) ->
     return np.broadcast_to(lower(expr, ops, env)[1], (n,)).astype(np.float64)
 
 
-def step_ladder(dtype: str) -> np.ndarray:
+def step_ladder(dtype: str, order: int = 1) -> np.ndarray:
     """Steps for central differences, in units of the point's scale: powers of two
-    from a little above the optimum for the extrapolated rule (eps**(1/7)) down to
-    well below that of plain central differences (eps**(1/3))."""
-    bits = math.log2(float(np.finfo(dtype).eps))
-    top = math.floor(bits / 7) + 2
-    bottom = math.floor(bits / 3) - 2
+    from a little above the optimum for the extrapolated rule (eps**(1/7), for order N
+    eps**(1/(6+N))) down to well below that of plain central differences (eps**(1/3),
+    eps**(1/(2+N))). The 2-byte formats' ladders are short and start near 1, so they
+    go 4 steps further down, to keep points below 1 (log(0.1)) clear of the domain's
+    edge; higher orders, whose stencils reach N steps out, go 2 more per order."""
+    bits = math.log2(float(finfo(dtype).eps))
+    top = math.floor(bits / (6 + order)) + 2
+    bottom = math.floor(bits / (2 + order)) - 2 - (4 if dtype in HALF_FORMATS else 0)
+    bottom -= 2 * (order - 1)  # a wider stencil: more small steps, as for half formats
     return np.ldexp(1.0, np.arange(top, bottom - 1, -1))
 
 
@@ -284,44 +288,85 @@ def central_differences(
     numdifftools: the safety factor times |R(h) - R(h/2)| plus the gap to the once
     extrapolated value, floored at a rounding term; the R with the smallest estimate
     is the answer.
+
+    ``var`` may be a label of a higher derivative ("x,x", "x,y"): D(h) is then the
+    central difference applied once per variable, k times to a variable named k times
+    (nodes x + (2j - k)h, j = 0..k, on a grid over the partial's variables), computed
+    as k! times the divided difference over the nodes as rounded. Its error is still a
+    series in h**2, so the same extrapolation applies; the rounding of f now enters
+    with 1/h**N.
     """
-    x = np.asarray(inputs[var])
+    x = np.asarray(inputs[partial_of(var)[0]])
     n = len(x)
     derivative = np.empty(n)
     error = np.empty(n)
     step = np.empty(n)
-    for start in range(0, n, _CHUNK):
-        part = slice(start, min(start + _CHUNK, n))
+    nodes = math.prod(k + 1 for k in _counts(var).values())
+    chunk_size = max(1, 2 * _CHUNK // nodes)
+    for start in range(0, n, chunk_size):
+        part = slice(start, min(start + chunk_size, n))
         chunk = {name: np.asarray(a)[part] for name, a in inputs.items()}
         derivative[part], error[part], step[part] = _central_chunk(expr, chunk, var, dtype)
     return Estimate(derivative, error, step)
+
+
+def _counts(var: str) -> dict[str, int]:
+    """How many times the label differentiates by each of its variables, in order."""
+    counts: dict[str, int] = {}
+    for name in partial_of(var):
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _divided(values: np.ndarray, nodes: np.ndarray, axis: int) -> np.ndarray:
+    """k! times the divided difference of ``values`` along ``axis`` over ``nodes``
+    (k + 1 of them, first axis): the k-th derivative's difference quotient, exact in
+    its own arithmetic even where rounding left the nodes unevenly spaced."""
+    k = nodes.shape[0] - 1
+    table = [np.take(values, j, axis=axis) for j in range(k + 1)]
+    for level in range(1, k + 1):
+        table = [(table[j + 1] - table[j]) / (nodes[j + level] - nodes[j])
+                 for j in range(k + 1 - level)]
+    return table[0] * math.factorial(k)
 
 
 def _central_chunk(
     expr: Expr, inputs: Mapping[str, np.ndarray], var: str, dtype: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ops = numpy_ops(dtype)
-    eps = float(np.finfo(dtype).eps)
-    x = np.asarray(inputs[var]).astype(np.float64)
-    n = len(x)
+    eps = float(finfo(dtype).eps)
+    counts = _counts(var)
+    order = sum(counts.values())
+    ladder = step_ladder(dtype, order)
+    n = len(inputs[partial_of(var)[0]])
     with np.errstate(all="ignore"):
-        scale = np.exp2(np.floor(np.log2(np.maximum(np.abs(x), 1.0))))
-        h = step_ladder(dtype)[:, None] * scale[None, :]
-        x_plus = (x + h).astype(dtype)
-        x_minus = (x - h).astype(dtype)
-
-        def f(at: np.ndarray) -> np.ndarray:
-            env: dict[str, Any] = {name: np.asarray(a)[None, :] for name, a in inputs.items()}
-            env[var] = at
-            return np.broadcast_to(lower(expr, ops, env), at.shape).astype(np.float64)
-
-        f_plus, f_minus = f(x_plus), f(x_minus)
-        d = (f_plus - f_minus) / (x_plus.astype(np.float64) - x_minus.astype(np.float64))
+        env: dict[str, Any] = {name: np.asarray(a) for name, a in inputs.items()}
+        nodes: list[np.ndarray] = []
+        steps: list[np.ndarray] = []
+        for axis, (name, k) in enumerate(counts.items()):
+            x = np.asarray(inputs[name]).astype(np.float64)
+            scale = np.exp2(np.floor(np.log2(np.maximum(np.abs(x), 1.0))))
+            h = ladder[:, None] * scale[None, :]
+            offsets = np.arange(-k, k + 1, 2, dtype=np.float64)[:, None, None]
+            at = round_to(x + offsets * h, dtype)
+            shape = [1] * len(counts) + list(h.shape)
+            shape[axis] = k + 1
+            env[name] = at.reshape(shape)
+            nodes.append(at.astype(np.float64))
+            steps.append(h)
+        grid = [k + 1 for k in counts.values()] + [len(ladder), n]
+        values = np.broadcast_to(lower(expr, ops, env), grid).astype(np.float64)
+        d = values
+        for axis in reversed(range(len(counts))):
+            d = _divided(d, nodes[axis], axis)
+        h = steps[0]
         once = (4 * d[1:] - d[:-1]) / 3
         twice = (16 * once[1:] - once[:-1]) / 15
         # The rounding of f (about eps |f|) enters through each of the three quotients.
-        f_size = np.maximum(np.abs(f_plus), np.abs(f_minus))
-        noise = eps * f_size / (2 * h)
+        f_size = np.max(np.abs(values), axis=tuple(range(len(counts))))
+        noise = eps * f_size * 2.0 ** (order - 1)
+        for width, k in zip(steps, counts.values(), strict=True):
+            noise = noise / (2 * width) ** k
         rounding = np.abs(RULE[0]) * noise[:-2] + np.abs(RULE[1]) * noise[1:-1]
         rounding += np.abs(RULE[2]) * noise[2:]
         spread = np.abs(twice[:-1] - twice[1:]) + np.abs(twice[:-1] - once[1:-1])
@@ -351,6 +396,15 @@ class FiniteDiffBackend(Backend):
     method: ClassVar[str] = "complex step / central differences"
     #: numpy only: nothing to keep apart, so the runner calls it in this process.
     isolated: ClassVar[bool] = False
+    #: float16 in numpy, bfloat16 in ml_dtypes; both by central differences, as numpy
+    #: has no complex type that narrow.
+    dtypes: ClassVar[tuple[str, ...]] = ALL_DTYPES
+    #: Higher orders by central differences on a grid (2**N evaluations per step).
+    max_order: ClassVar[int] = MAX_ORDER
+
+    @classmethod
+    def describe(cls, mode: str = "reverse", order: int = 1) -> str:
+        return cls.method if order == 1 else "central differences + Richardson"
 
     def ops(self, dtype: str) -> dict[str, Callable[..., Any]]:
         return numpy_ops(dtype)
@@ -363,28 +417,30 @@ class FiniteDiffBackend(Backend):
         dtype: str,
     ) -> Evaluation:
         n = len(next(iter(inputs.values()))) if inputs else 1
-        arrays = {name: np.asarray(a, dtype=dtype) for name, a in inputs.items()}
+        out = numpy_dtype(dtype)
+        arrays = {name: np.asarray(a, dtype=out) for name, a in inputs.items()}
         with np.errstate(all="ignore"):
             values = np.broadcast_to(lower(expr, numpy_ops(dtype), arrays), (n,))
-        analytic = not uses(expr, NOT_ANALYTIC)
+        first = all(len(partial_of(name)) == 1 for name in wrt)
+        analytic = first and dtype in COMPLEX_STEPS and not uses(expr, NOT_ANALYTIC)
         differentiate = complex_step if analytic else central_differences
         present = set(variables(expr))
         derivatives: dict[str, np.ndarray] = {}
         errors: dict[str, np.ndarray] = {}
         steps: dict[str, np.ndarray] = {}
         for name in wrt:
-            if name in present and name in arrays:
+            if all(v in present and v in arrays for v in partial_of(name)):
                 found = differentiate(expr, arrays, name, dtype)
                 derivative = np.where(np.isnan(values), np.nan, found.derivative)
-                derivatives[name] = derivative.astype(dtype)
+                derivatives[name] = round_to(derivative, dtype)
                 errors[name] = np.where(np.isnan(values), np.nan, found.error)
                 steps[name] = found.step
             else:
-                derivatives[name] = np.zeros(n, dtype=dtype)
+                derivatives[name] = np.zeros(n, dtype=out)
                 errors[name] = np.zeros(n)
                 steps[name] = np.zeros(n)
         return Evaluation(
-            values=np.array(values, dtype=dtype),
+            values=np.array(values, dtype=out),
             derivatives=derivatives,
             method=(
                 f"complex step (h=2**{COMPLEX_STEPS[dtype]})"

@@ -6,6 +6,8 @@ it asks exactly "f'(x) at each point" and does not lean on the points being
 independent, as the sum trick does (the numbers are the same for our elementwise
 expressions: each point's cotangent is 1 either way). Ops run eagerly, not under
 ``jit``, so XLA does not fuse or reorder them and every op rounds as the user's would.
+Higher orders nest ``jax.grad`` (one ``argnums`` per variable); forward mode nests
+``jax.jvp`` with a tangent of one, both under the same ``vmap``.
 
 Why x64 is switched on: JAX silently computes float64 requests in float32 unless
 ``jax_enable_x64`` is set before arrays are made. With it on, JAX would promote
@@ -23,8 +25,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import Backend, Evaluation, lower, num_as_float
+from autograd_cli.backends.base import Backend, DeviceUnavailable, Evaluation, lower, num_as_float
+from autograd_cli.dtypes import numpy_dtype
 from autograd_cli.expr.nodes import Expr
+from autograd_cli.model import ALL_DTYPES, DEVICES, MAX_ORDER, MODES, Partial, partial_of
 
 
 def _import_jax() -> Any:
@@ -42,6 +46,18 @@ class JaxBackend(Backend):
     distributions: ClassVar[tuple[str, ...]] = ("jax",)
     install_hint: ClassVar[str] = "pip install jax"
     method: ClassVar[str] = "jax.vmap(jax.grad)"
+    dtypes: ClassVar[tuple[str, ...]] = ALL_DTYPES
+    devices: ClassVar[tuple[str, ...]] = DEVICES
+    modes: ClassVar[tuple[str, ...]] = MODES
+    max_order: ClassVar[int] = MAX_ORDER
+
+    @classmethod
+    def describe(cls, mode: str = "reverse", order: int = 1) -> str:
+        if (mode, order) == ("reverse", 1):
+            return cls.method
+        api = "jax.jvp" if mode == "forward" else "jax.grad"
+        times = "" if order == 1 else f" ×{order}"
+        return f"jax.vmap({api}{times}) ({mode})"
 
     def ops(self, dtype: str) -> dict[str, Callable[..., Any]]:
         """Every op as ``jax.numpy`` spells it; constants are arrays of ``dtype``."""
@@ -87,10 +103,33 @@ class JaxBackend(Backend):
         inputs: Mapping[str, np.ndarray],
         wrt: tuple[str, ...],
         dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
+    ) -> Evaluation:
+        jax = _import_jax()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        try:
+            place = jax.devices(device)[0]
+        except RuntimeError:
+            raise DeviceUnavailable(f"{device}: no CUDA device visible to JAX") from None
+        # Pinned even for the CPU: JAX would otherwise use a GPU it sees.
+        with jax.default_device(place):
+            return self._evaluate(expr, inputs, wrt, dtype, mode)
+
+    def _evaluate(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+        mode: str = "reverse",
     ) -> Evaluation:
         jax = _import_jax()
         jnp = jax.numpy
         dt = jnp.dtype(dtype)
+        out = numpy_dtype(dtype)
         n = len(next(iter(inputs.values()))) if inputs else 1
         ops = self.ops(dtype)
         sources = tuple(name for name in wrt if name in inputs)
@@ -103,22 +142,64 @@ class JaxBackend(Backend):
         def column(name: str) -> Any:
             return jnp.asarray(np.asarray(inputs[name]), dtype=dt)
 
-        moving = tuple(column(name) for name in sources)
-        still = tuple(column(name) for name in fixed)
-        value_and_grad = jax.value_and_grad(f)
-        values, grads = (jax.vmap(value_and_grad) if inputs else value_and_grad)(moving, still)
-        if np.dtype(values.dtype) != np.dtype(dtype):
+        partials = {name: partial_of(name) for name in wrt}
+        by_name: dict[str, Any]
+        if mode == "reverse" and all(len(p) == 1 for p in partials.values()):
+            moving = tuple(column(name) for name in sources)
+            still = tuple(column(name) for name in fixed)
+            value_and_grad = jax.value_and_grad(f)
+            batched = jax.vmap(value_and_grad) if inputs else value_and_grad
+            values, grads = batched(moving, still)
+            by_name = dict(zip(sources, grads, strict=True))
+        else:
+            names = tuple(inputs)
+            columns = tuple(column(name) for name in names)
+
+            def g(*args: Any) -> Any:
+                return lower(expr, ops, dict(zip(names, args, strict=True)))
+
+            def batch(h: Callable[..., Any]) -> Callable[..., Any]:
+                return jax.vmap(h) if inputs else h
+
+            values = batch(g)(*columns)
+            by_name = {
+                name: batch(_nested(jax, g, names, p, mode))(*columns)
+                for name, p in partials.items()
+                if all(v in names for v in p)
+            }
+        if np.dtype(values.dtype) != out:
             raise RuntimeError(f"JAX computed in {values.dtype}, not {dtype} (is x64 off?)")
-        by_name = dict(zip(sources, grads, strict=True))
 
         def as_numpy(a: Any) -> np.ndarray:
             if a is None:
-                return np.zeros(n, dtype=dtype)
-            return np.array(np.broadcast_to(np.asarray(a), (n,)), dtype=dtype)
+                return np.zeros(n, dtype=out)
+            return np.array(np.broadcast_to(np.asarray(a), (n,)), dtype=out)
 
         return Evaluation(
             values=as_numpy(values),
             derivatives={name: as_numpy(by_name.get(name)) for name in wrt},
-            method=self.method,
+            method=self.describe(mode, max((len(p) for p in partials.values()), default=1)),
             dtype=dtype,
         )
+
+
+def _nested(
+    jax: Any, f: Callable[..., Any], names: tuple[str, ...], partial: Partial, mode: str
+) -> Callable[..., Any]:
+    """``f`` (one scalar per variable, positionally) differentiated by each variable of
+    ``partial`` in turn: ``jax.grad`` with its ``argnums``, or ``jax.jvp`` along it."""
+
+    def along(h: Callable[..., Any], i: int) -> Callable[..., Any]:
+        def tangent(*args: Any) -> Any:
+            def moving(a: Any) -> Any:
+                return h(*args[:i], a, *args[i + 1 :])
+
+            return jax.jvp(moving, (args[i],), (jax.numpy.ones_like(args[i]),))[1]
+
+        return tangent
+
+    g = f
+    for name in partial:
+        i = names.index(name)
+        g = jax.grad(g, argnums=i) if mode == "reverse" else along(g, i)
+    return g

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
     import sympy
 
 #: A point is accepted when its error bound is at most 2**-bits of its value: far
-#: beyond float32's 24 bits, and 5 bits beyond float64's 53 (a ULP error is then
-#: known to 1/32 ULP).
-ACCEPT_BITS: dict[str, int] = {"float32": 48, "float64": 58}
+#: beyond float32's 24 bits (and float16's 11, bfloat16's 8), and 5 bits beyond
+#: float64's 53 (a ULP error is then known to 1/32 ULP).
+ACCEPT_BITS: dict[str, int] = {"float16": 48, "bfloat16": 48, "float32": 48, "float64": 58}
 
 #: Mantissa bits of numpy's long double here (64 on x86-64 Linux and macOS-x86, 53 where
 #: it is just a double).
@@ -736,15 +736,13 @@ class SweepReference:
     def __init__(
         self, expr: Expr, wrt: tuple[str, ...], *, values: bool = True, bits: int = 58
     ) -> None:
-        import sympy
-
         self.expr = expr
-        self.wrt = wrt
+        self.wrt = wrt  # labels: "x", "x,x", "x,y"
         self.values = values
         self.bits = bits
         self._limit = 2.0**-bits * (1 - 2.0**-40)  # the bound's own float64 rounding
         f = analytic.to_sympy(expr)
-        partials = {name: sympy.diff(f, sympy.Symbol(name, real=True)) for name in wrt}
+        partials = {name: analytic.differentiate(f, name) for name in wrt}
         self.expression = analytic.format_sympy(f)
         self.derivative_expressions = {k: analytic.format_sympy(v) for k, v in partials.items()}
         targets = {f"d{k}": v for k, v in partials.items()}

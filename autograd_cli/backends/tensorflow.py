@@ -1,7 +1,9 @@
 """TensorFlow: ``tf.Variable`` inputs recorded on a ``tf.GradientTape``.
 
 ``tape.gradient`` of a vector target is the gradient of its sum, which for
-independent points is the vector of derivatives, as the tutorial computes it.
+independent points is the vector of derivatives, as the tutorial computes it. Higher
+orders nest tapes (each outer tape records the inner one's gradient); forward mode
+uses ``tf.autodiff.ForwardAccumulator`` with a tangent of ones, nested the same way.
 TensorFlow is imported inside the methods (it is slow to import and noisy), after
 its C++ and absl logging have been turned down.
 """
@@ -15,8 +17,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import Backend, Evaluation, lower, num_as_float
+from autograd_cli.backends.base import (
+    Backend,
+    DeviceUnavailable,
+    Evaluation,
+    lower,
+    nested,
+    num_as_float,
+)
+from autograd_cli.dtypes import numpy_dtype
 from autograd_cli.expr.nodes import Expr
+from autograd_cli.model import ALL_DTYPES, DEVICES, MAX_ORDER, MODES, Partial, partial_of
+
+#: ``--device`` as ``tf.device`` names it.
+TF_DEVICES: dict[str, str] = {"cpu": "/CPU:0", "cuda": "/GPU:0"}
 
 
 def _import_tensorflow() -> Any:
@@ -45,6 +59,15 @@ class TensorFlowBackend(Backend):
     )
     install_hint: ClassVar[str] = "pip install tensorflow"
     method: ClassVar[str] = "tf.GradientTape"
+    dtypes: ClassVar[tuple[str, ...]] = ALL_DTYPES
+    devices: ClassVar[tuple[str, ...]] = DEVICES
+    modes: ClassVar[tuple[str, ...]] = MODES
+    max_order: ClassVar[int] = MAX_ORDER
+
+    @classmethod
+    def describe(cls, mode: str = "reverse", order: int = 1) -> str:
+        api = "tf.autodiff.ForwardAccumulator" if mode == "forward" else cls.method
+        return nested(api, mode, order)
 
     def ops(self, dtype: str) -> dict[str, Callable[..., Any]]:
         """Every op as TensorFlow spells it; constants are ``tf.constant`` of ``dtype``.
@@ -92,31 +115,79 @@ class TensorFlowBackend(Backend):
         inputs: Mapping[str, np.ndarray],
         wrt: tuple[str, ...],
         dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
     ) -> Evaluation:
         tf = _import_tensorflow()
+        if device == "cuda" and not tf.config.list_physical_devices("GPU"):
+            raise DeviceUnavailable("cuda: no GPU visible to TensorFlow")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        partials = {name: partial_of(name) for name in wrt}
+        needed = {v for p in partials.values() for v in p} if mode == "reverse" else set()
         dt = getattr(tf, dtype)
+        out = numpy_dtype(dtype)
         n = len(next(iter(inputs.values()))) if inputs else 1
-        ops = self.ops(dtype)
-        leaves = {
-            name: tf.Variable(np.asarray(a), dtype=dt)
-            if name in wrt
-            else tf.constant(np.asarray(a), dtype=dt)
-            for name, a in inputs.items()
-        }
-        sources = [leaves[name] for name in wrt if name in leaves]
-        with tf.GradientTape() as tape:
-            y = lower(expr, ops, leaves)
-        grads = tape.gradient(y, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        by_name = dict(zip([name for name in wrt if name in leaves], grads, strict=True))
+        # Pinned even for the CPU: TensorFlow would otherwise place ops on a GPU it sees.
+        with tf.device(TF_DEVICES[device]):
+            ops = self.ops(dtype)
+            leaves = {
+                name: tf.Variable(np.asarray(a), dtype=dt)
+                if name in needed
+                else tf.constant(np.asarray(a), dtype=dt)
+                for name, a in inputs.items()
+            }
+            if mode == "reverse" and all(len(p) == 1 for p in partials.values()):
+                sources = [leaves[name] for name in wrt if name in leaves]
+                with tf.GradientTape() as tape:
+                    y = lower(expr, ops, leaves)
+                grads = tape.gradient(y, sources,
+                                      unconnected_gradients=tf.UnconnectedGradients.ZERO)
+                by_name = dict(zip([name for name in wrt if name in leaves], grads, strict=True))
+            else:
+                y = lower(expr, ops, leaves)
+                by_name = {name: _nested(tf, expr, ops, leaves, p, mode)
+                           for name, p in partials.items()}
 
         def as_numpy(t: Any) -> np.ndarray:
             if t is None:
-                return np.zeros(n, dtype=dtype)
-            return np.array(np.broadcast_to(t.numpy(), (n,)), dtype=dtype)
+                return np.zeros(n, dtype=out)
+            return np.array(np.broadcast_to(t.numpy(), (n,)), dtype=out)
 
         return Evaluation(
             values=as_numpy(y),
             derivatives={name: as_numpy(by_name.get(name)) for name in wrt},
-            method=self.method,
+            method=self.describe(mode, max((len(p) for p in partials.values()), default=1)),
             dtype=dtype,
         )
+
+
+def _nested(
+    tf: Any,
+    expr: Expr,
+    ops: Mapping[str, Callable[..., Any]],
+    leaves: Mapping[str, Any],
+    partial: Partial,
+    mode: str,
+) -> Any:
+    """The derivative by each variable of ``partial`` in turn: a tape (or forward
+    accumulator) per level, the outermost for the last variable, so each level's
+    derivative is recorded by the one around it. None if a variable is not an input."""
+    if any(name not in leaves for name in partial):
+        return None
+    zero = tf.UnconnectedGradients.ZERO
+
+    def level(k: int) -> Any:
+        if k == 0:
+            return lower(expr, ops, leaves)
+        source = leaves[partial[k - 1]]
+        if mode == "reverse":
+            with tf.GradientTape() as tape:
+                inner = level(k - 1)
+            return tape.gradient(inner, source, unconnected_gradients=zero)
+        with tf.autodiff.ForwardAccumulator(source, tf.ones_like(source)) as accumulator:
+            inner = level(k - 1)
+        return accumulator.jvp(inner, unconnected_gradients=zero)
+
+    return level(len(partial))

@@ -40,8 +40,15 @@ from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Span, Unary,
 #: Longest accepted text, in characters; longer text is refused before any parsing.
 MAX_LENGTH = 2000
 #: Deepest accepted tree (a lone name or number has depth 1). Backends walk the tree
-#: recursively, so this also keeps them far from Python's recursion limit.
-MAX_DEPTH = 100
+#: recursively, and ``sympy.diff`` recurses about 9 frames per level at worst
+#: (``(...)**-1.5``), so 80 levels stay near 800 of Python's 1000 frames.
+MAX_DEPTH = 80
+#: Levels a call counts for in MAX_DEPTH when SymPy writes it as several operations:
+#: ``sigmoid(a)`` is ``1/(1 + exp(-a))`` and ``log2(a)`` is ``log(a)/log(2)``, and
+#: ``sympy.diff`` recurses through each of them (measured: a sigmoid level costs SymPy
+#: about 4.5 times the stack of a sin level, a log2 level 2.2 times). Without these
+#: weights, 30 nested sigmoids exhaust the recursion limit in the exact reference.
+DEPTH_WEIGHTS: dict[str, int] = {"sigmoid": 5, "log2": 3, "log10": 3}
 #: Most nodes (numbers, constants, names, operators, calls) in one expression.
 MAX_NODES = 500
 #: Most distinct variable names in one expression.
@@ -147,6 +154,12 @@ def parse(text: str) -> Expr:
         return converter.convert(tree.body, 1).expr
     except RecursionError:
         raise _too_deep(text, Span(lead, end)) from None
+
+
+_WEIGHT_HINT = (
+    ", ".join(f"{name} counts as {weight} levels" for name, weight in DEPTH_WEIGHTS.items())
+    + ": each is several operations once differentiated"
+)
 
 
 def _too_deep(text: str, span: Span) -> ExpressionError:
@@ -390,6 +403,7 @@ class _Converter:
         self.table: list[int] | None = None if body.isascii() else _byte_table(body)
         self.count = 0
         self.names: dict[str, None] = {}
+        self.weighted = False  # a call of DEPTH_WEIGHTS seen: say so if too deep
 
     # positions
 
@@ -429,6 +443,7 @@ class _Converter:
             self.fail(
                 self.span(node),
                 f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
+                _WEIGHT_HINT if self.weighted else None,
             )
         handler = _HANDLERS.get(type(node))
         if handler is None:
@@ -592,7 +607,9 @@ class _Converter:
                 f"{name} takes {spec.arity} argument{plural}, got {got}",
                 f"usage: {name}({params}), the {spec.meaning}",
             )
-        args = tuple(self.convert(arg, depth + 1) for arg in node.args)
+        weight = DEPTH_WEIGHTS.get(name, 1)
+        self.weighted = self.weighted or weight > 1
+        args = tuple(self.convert(arg, depth + weight) for arg in node.args)
         expr = Call(name, tuple(a.expr for a in args), whole)
         return self.add(expr, args, lambda *values: _call_value(name, list(values)))
 

@@ -1,0 +1,114 @@
+"""--show-code: each framework's script, run as a user would run it, prints the
+numbers of that framework's rows, bit for bit."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from corpus import TUTORIAL, parse
+
+from autograd_cli import compare
+from autograd_cli.backends.base import lower
+from autograd_cli.model import notation
+from autograd_cli.render import render
+from autograd_cli.show_code import TORCH_FUNCTIONS, source_ops
+
+#: Variables named like the scripts' own names (c, value, tf), a fixed one, log2 (a
+#: division in TensorFlow), powers and a subtraction whose parentheses matter.
+EXPRESSION = "c*sin(value) - (tf - c)**2 + log2(c)/-tf"
+POINTS = [{"c": 1.5, "value": 0.25, "tf": 3.0}, {"c": 3.0, "value": -2.0, "tf": 0.1}]
+
+
+def _printed(output: str) -> dict[str, list[float]]:
+    """The script's ``name = number`` or ``name = [numbers]`` lines."""
+    found = {}
+    for line in output.splitlines():
+        name, _, value = line.partition(" = ")
+        parsed = ast.literal_eval(value)
+        found[name] = [float(v) for v in (parsed if isinstance(parsed, list) else [parsed])]
+    return found
+
+
+@pytest.fixture(scope="module")
+def shown() -> list[dict]:
+    """Results of two comparisons (frameworks in this process): first derivatives in
+    two dtypes, and the mixed second partial in both modes."""
+    first = compare(EXPRESSION, at=POINTS, wrt=["c", "tf"], dtype="float32,bfloat16",
+                    backends="torch,tensorflow,jax", show_code=True, isolate=False)
+    mixed = compare(EXPRESSION, at=POINTS, wrt=["c", "tf"], order=2, mode="both",
+                    backends="torch,tensorflow,jax", show_code=True, isolate=False)
+    return [r for report in (first, mixed) for r in json.loads(render(report, "json"))["results"]]
+
+
+@pytest.mark.parametrize("backend", ["torch", "tensorflow", "jax"])
+def test_each_script_prints_the_numbers_of_its_rows(shown: list[dict], backend: str,
+                                                    tmp_path: Path) -> None:
+    groups: dict[str, list[dict]] = {}
+    for row in shown:
+        if row["backend"] == backend:
+            assert row["status"] in ("ok", "mismatch"), row["reason"]
+            groups.setdefault(row["code"], []).append(row)
+    assert len(groups) == 4  # float32, bfloat16; reverse and forward second order
+    runs = []
+    for i, script in enumerate(groups):
+        assert script.startswith(f"# gradcheck --show-code: {backend} (")
+        ast.parse(script)  # it is Python, and it is ours: never the user's text
+        (tmp_path / f"s{i}.py").write_text(script)
+        runs.append(f"print('@@'); runpy.run_path({str(tmp_path / f's{i}.py')!r}, "
+                    "run_name='__main__')")
+    # every script in one interpreter, each as a __main__ of its own: one import
+    done = subprocess.run([sys.executable, "-c", "import runpy\n" + "\n".join(runs)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    outputs = done.stdout.split("@@\n")[1:]
+    for rows, output in zip(groups.values(), outputs, strict=True):
+        printed = _printed(output)
+        labels = list(dict.fromkeys(r["wrt"] for r in rows))
+        for label in labels:
+            assert printed[notation(label)] == [r["derivative"] for r in rows
+                                                if r["wrt"] == label], (label, output)
+        assert printed["f"] == [r["value"] for r in rows if r["wrt"] == labels[0]]
+
+
+def test_the_table_prints_the_scripts_after_the_verdict() -> None:
+    report = compare(TUTORIAL, at=0.5, backends="analytic,torch", show_code=True,
+                     isolate=False)
+    text = render(report, "table")
+    verdict = text.index("OK: all 2 backends agree")
+    script = text.index("# gradcheck --show-code: torch (backward()), float32, cpu")
+    assert verdict < script
+    assert "x = torch.tensor(0.5, dtype=dt, requires_grad=True)\n" in text
+    assert "value.backward()\nprint(\"f =\", value.item())" in text
+    assert text.count("# gradcheck --show-code:") == 1  # analytic has no script
+    markdown = render(report, "markdown")
+    assert "torch, float32:\n\n```python\n# gradcheck --show-code: torch" in markdown
+    assert json.loads(render(report, "json"))["results"][0]["code"] is None
+
+
+def test_parentheses_follow_the_tree() -> None:
+    def printed(text: str) -> str:
+        env = {name: (name, 5) for name in ("x", "y", "z")}
+        return str(lower(parse(text), source_ops(TORCH_FUNCTIONS), env)[0])
+
+    assert printed("x - (y - z)") == "x - (y - z)"
+    assert printed("(x - y) - z") == "x - y - z"
+    assert printed("x + (y + z)") == "x + (y + z)"  # float addition is not associative
+    assert printed("x/(y*z)") == "x / (y * z)"
+    assert printed("(-x)**2") == "(-x) ** c(2.0)"
+    assert printed("-x**2") == "-x ** c(2.0)"
+    assert printed("x**y**z") == "x ** y ** z"
+    assert printed("(x**y)**z") == "(x ** y) ** z"
+    assert printed("x**-y") == "x ** -y"
+    assert printed("sqrt(x + 1)*pi") == "torch.sqrt(x + c(1.0)) * c(math.pi)"
+
+
+def test_show_code_refusals(gradcheck) -> None:
+    done = gradcheck(TUTORIAL, "--at", "0.5", "--show-code", "--format", "csv")
+    assert done.returncode == 2 and "--show-code needs --format table" in done.stderr
+    done = gradcheck(TUTORIAL, "--range", "0", "1", "--show-code")
+    assert done.returncode == 2 and "--show-code is for point checks" in done.stderr
