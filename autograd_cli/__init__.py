@@ -9,8 +9,6 @@ The public API is small and imports nothing heavy until it is used::
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -20,21 +18,6 @@ if TYPE_CHECKING:
     from autograd_cli.report import Report
 
 __all__ = ["__version__", "compare", "parse"]
-
-
-class _Package(types.ModuleType):
-    """Keeps ``compare`` the function below. Loading the submodule of the same name
-    (``autograd_cli.compare``, errors and tolerances) sets it as an attribute of the
-    package, so after any comparison ``from autograd_cli import compare`` would give
-    the module (``from autograd_cli.compare import ...`` still reaches the module)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "compare" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def parse(text: str) -> Expr:
@@ -75,8 +58,8 @@ def compare(
     from dataclasses import replace
 
     from autograd_cli.check import run_checks
-    from autograd_cli.compare import tolerance_for
     from autograd_cli.inputs import build_request, parse_backends, parse_dtypes
+    from autograd_cli.verdicts import tolerance_for
 
     points = at if isinstance(at, (list, tuple)) else [at]
     texts = [

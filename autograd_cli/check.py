@@ -17,7 +17,6 @@ import numpy as np
 
 from autograd_cli import runner
 from autograd_cli.backends import backend_class
-from autograd_cli.compare import Tolerance, beyond_range, errors, range_statuses
 from autograd_cli.domain import (
     NONDIFFERENTIABLE,
     OVERFLOW,
@@ -30,6 +29,7 @@ from autograd_cli.domain import (
 )
 from autograd_cli.model import BackendResult, Request
 from autograd_cli.report import Report, Row, merge
+from autograd_cli.verdicts import Tolerance, beyond_range, errors, range_statuses
 
 ANALYTIC = "analytic"
 

@@ -264,8 +264,8 @@ def check(
         click.echo(f"note: {note}", err=True)
 
     from autograd_cli.check import run_checks
-    from autograd_cli.compare import tolerance_for
     from autograd_cli.render import render
+    from autograd_cli.verdicts import tolerance_for
 
     def progress(result: Any) -> None:
         if verbose:
@@ -347,9 +347,9 @@ def _sweep(
     """``check --range``: every refusal first, then the chunked sweep, then its outputs
     (CSV streamed as it goes, the rest at the end)."""
     from autograd_cli import sweep
-    from autograd_cli.compare import tolerance_for
     from autograd_cli.inputs import parse_backends
     from autograd_cli.render import render_sweep
+    from autograd_cli.verdicts import tolerance_for
 
     try:
         chosen, notes = parse_backends(backends)

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli import config
-from autograd_cli.compare import Tolerance, tolerance_for
 from autograd_cli.config import ConfigError, Invalid, describe
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 from autograd_cli.model import ALL_DTYPES, MODE_CHOICES, Request, notation
 from autograd_cli.report import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, Report
+from autograd_cli.verdicts import Tolerance, tolerance_for
 
 if TYPE_CHECKING:
     from autograd_cli import runner

@@ -30,7 +30,6 @@ from typing import Any, Protocol, TextIO
 import numpy as np
 
 from autograd_cli.backends.sweep_reference import two_prod, two_sum
-from autograd_cli.compare import Errors, Tolerance, errors, range_statuses, ulp
 from autograd_cli.domain import (
     CODES,
     MAX_EXACT,
@@ -54,6 +53,7 @@ from autograd_cli.inputs import (
 )
 from autograd_cli.model import MODES, BackendResult, Request, partial_of
 from autograd_cli.report import SweepReport, SweepRow, json_number
+from autograd_cli.verdicts import Errors, Tolerance, errors, range_statuses, ulp
 
 #: Points per chunk: 2**20 keeps a chunk's arrays in the tens of MB per process while
 #: numpy and the frameworks run at full speed; a 10**6-point sweep is one chunk.
@@ -128,7 +128,13 @@ def _exact_decimal(text: str, what: str) -> Fraction:
     if not math.isfinite(value):
         raise InputError(f"{what}: {text!r} is not a finite number")
     try:
-        return Fraction(Decimal(text.strip().replace("_", "")))
+        decimal = Decimal(text.strip().replace("_", ""))
+        if decimal.is_zero():
+            return Fraction(0)
+        if abs(decimal.adjusted()) > 300:
+            # Refused before Fraction(decimal), which would build 10**exponent exactly.
+            raise InputError(f"{what}: {text!r} is out of range (1e-300 to 1e300 in magnitude)")
+        return Fraction(decimal)
     except (InvalidOperation, ValueError):
         return Fraction(value)
 

@@ -12,12 +12,12 @@ import pytest
 
 from autograd_cli import sweep
 from autograd_cli.check import run_check
-from autograd_cli.compare import range_statuses, tolerance_for
 from autograd_cli.domain import NONDIFFERENTIABLE, UNDEFINED, classify
 from autograd_cli.expr.parser import parse
 from autograd_cli.inputs import build_request
 from autograd_cli.plot import build_figure
 from autograd_cli.report import EXIT_MISMATCH, EXIT_OK
+from autograd_cli.verdicts import range_statuses, tolerance_for
 
 
 def special(text: str, *points: float | dict[str, float], wrt: tuple[str, ...] = ("x",)):

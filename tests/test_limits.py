@@ -170,12 +170,8 @@ def test_sweep_arrays_against_memory() -> None:
     assert "--arrays" in message and "GiB" in message
 
 
-@pytest.mark.xfail(reason="sweep.py: Fraction(Decimal('1e-999999999')) builds 10**999999999",
-                   raises=subprocess.TimeoutExpired, strict=True)
 def test_sweep_step_with_a_huge_exponent() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-c", PROBE, "x", "--range", "0", "1", "--step",
-                    "1e-999999999"], capture_output=True, env=env, timeout=10, check=False)
+    assert "--step" in refuse("x", "--range", "0", "1", "--step", "1e-999999999")
 
 
 # --- config and suite files -------------------------------------------------------------
@@ -289,11 +285,10 @@ def test_deepest_admitted_expressions_stay_under_the_recursion_limit(template: s
     assert json.loads(result.stdout)["results"][0]["backend"] == "analytic"
 
 
-@pytest.mark.xfail(reason="analytic._pow: int() of an exact integer-valued mpf of "
-                   "2**65536 bits before any size guard", raises=subprocess.TimeoutExpired,
-                   strict=True)
 def test_power_tower_reference_does_not_hang() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "autograd_cli", "2**2**2**2**2**2**2**x", "--at",
-                    "0.3", "--backends", "analytic"], capture_output=True, env=env, timeout=10,
-                   check=False)
+    result = subprocess.run([sys.executable, "-m", "autograd_cli", "2**2**2**2**2**2**2**x",
+                             "--at", "0.3", "--backends", "analytic"], capture_output=True,
+                            text=True, env=env, timeout=10, check=False)
+    assert result.returncode in (0, 1, 2), result.stderr
+    assert "Traceback" not in result.stderr

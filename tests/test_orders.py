@@ -21,9 +21,9 @@ from autograd_cli.backends.analytic import AnalyticBackend, Reference, reference
 from autograd_cli.backends.base import Backend
 from autograd_cli.backends.finite_diff import FiniteDiffBackend
 from autograd_cli.backends.sweep_reference import SweepReference
-from autograd_cli.compare import tolerance_for, ulp
 from autograd_cli.inputs import InputError, build_request, resolve_partials
 from autograd_cli.model import DTYPES, MAX_ORDER, MODES, label, notation, partial_of
+from autograd_cli.verdicts import tolerance_for, ulp
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 #: One variable through functions that cancel, and two variables with a mixed partial.

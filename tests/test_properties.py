@@ -36,13 +36,13 @@ from hypothesis import strategies as st
 
 from autograd_cli.backends import analytic
 from autograd_cli.backends.base import Backend, lower
-from autograd_cli.compare import Tolerance, errors
 from autograd_cli.config import ConfigError, load_config
 from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 from autograd_cli.inputs import InputError, build_request
 from autograd_cli.suite import load_suite
+from autograd_cli.verdicts import Tolerance, errors
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,9 +20,9 @@ import pytest
 from autograd_cli import backends as registry
 from autograd_cli import sweep
 from autograd_cli.backends.base import Backend, Evaluation
-from autograd_cli.compare import tolerance_for
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import InputError
+from autograd_cli.verdicts import tolerance_for
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
 SPIKE_AT = 1.5

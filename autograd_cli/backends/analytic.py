@@ -226,14 +226,21 @@ def _pow(base: Any, exponent: Any) -> Any:
         if exponent > 0:
             return mpmath.mpf(0)
         return mpmath.mpf(1) if exponent == 0 else _nan()
-    if mpmath.isint(exponent):
-        return _real(mpmath.power(base, int(exponent)))
-    if base < 0:
+    integer = mpmath.isint(exponent)
+    if base < 0 and not integer:
         return _nan()
-    if mpmath.isfinite(base) and mpmath.isfinite(exponent) and base != 1:
-        log2 = mpmath.mpf(mpmath.mag(base) if base > 1 else mpmath.mag(1 / base))
+    size = abs(base)
+    if mpmath.isfinite(size) and mpmath.isfinite(exponent) and size != 1:
+        # Before any int(exponent): an exponent like 2**2**16 has 2**16 digits' worth of bits.
+        log2 = mpmath.mpf(mpmath.mag(size) if size > 1 else mpmath.mag(1 / size))
         if abs(exponent) * log2 > _HUGE_EXP_ARGUMENT:
-            return mpmath.inf if (exponent > 0) == (base > 1) else mpmath.mpf(0)
+            if (exponent > 0) != (size > 1):
+                return mpmath.mpf(0)
+            _, _, shift, _ = exponent._mpf_
+            odd = integer and shift == 0
+            return -mpmath.inf if base < 0 and odd else mpmath.inf
+    if integer:
+        return _real(mpmath.power(base, int(exponent)))
     return _real(mpmath.power(base, exponent))
 
 
