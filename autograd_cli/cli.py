@@ -379,7 +379,11 @@ def _sweep(
     for note in notes:
         click.echo(f"note: {note}", err=True)
     kept = sweep.ArraySink(request.size, series) if arrays else None
-    figure = sweep.PlotSink(request.size, series) if plot is not None else None
+    figure = (
+        sweep.PlotSink(request.size, series, sweep.latex_of(request.expr, request.label))
+        if plot is not None
+        else None
+    )
     try:
         with sweep.open_output(output if fmt == "csv" or arrays else None) as stream:
             sinks: list[sweep.Sink] = [s for s in (kept, figure) if s is not None]

@@ -872,9 +872,15 @@ class PlotSink:
     min/max of each of PLOT_BINS runs of points (the figure's own envelope, built
     chunk by chunk, so a one-point spike still shows)."""
 
-    def __init__(self, points: int, backends: Sequence[str]) -> None:
+    def __init__(
+        self,
+        points: int,
+        backends: Sequence[str],
+        latex: tuple[str | None, str | None] = (None, None),
+    ) -> None:
         self.points = points
         self.backends = tuple(backends)
+        self.latex = latex
         self.full = points <= PLOT_FULL
         keys = ["x", "exact"]
         for name in self.backends:
@@ -937,6 +943,7 @@ class PlotSink:
             x=x, exact=column("exact"), series=series, expression=report.exact_expression,
             derivative=report.derivative_expressions[report.label], dtype=report.dtype,
             wrt=report.swept, partial=partial_of(report.label), notes=notes, special=self.marks(),
+            expression_latex=self.latex[0], derivative_latex=self.latex[1],
         )
 
     def marks(self) -> list[Any]:
@@ -954,6 +961,18 @@ class PlotSink:
 def _label(row: SweepRow) -> str:
     version = f" {row.version}" if row.version else ""
     return f"{row.backend}{version} ({row.method})"
+
+
+def latex_of(expr: Any, label: str) -> tuple[str | None, str | None]:
+    """f and its derivative typeset for the figure's title; plain text where SymPy can't."""
+    try:
+        import sympy
+
+        from autograd_cli.backends.analytic import derivative, to_sympy
+
+        return sympy.latex(to_sympy(expr)), sympy.latex(derivative(expr, label))
+    except Exception:
+        return None, None
 
 
 def draw(sink: PlotSink, report: SweepReport, path: Path) -> None:
@@ -1026,6 +1045,8 @@ def save_plot(request: Request, report: Any, path: Path) -> None:
         wrt=swept,
         partial=partial_of(label),
         special=marks,
+        expression_latex=latex_of(request.expr, label)[0],
+        derivative_latex=latex_of(request.expr, label)[1],
     )
     save_figure(build_figure(data), path)
 

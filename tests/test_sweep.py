@@ -388,3 +388,11 @@ def test_ten_million_points_in_bounded_memory(tmp_path: Path) -> None:
     code, peak_kib, found = map(int, done.stdout.split())
     assert code == 0 and found == 2, done.stderr
     assert peak_kib * 1024 < 1.5 * 2**30  # measured: about 0.25 GiB
+
+
+def test_figure_title_is_typeset_from_our_tree() -> None:
+    from autograd_cli.expr.parser import parse
+
+    f_tex, d_tex = sweep.latex_of(parse("2*x**3+4*x**2+5*x+6"), "x")
+    assert f_tex == "2 x^{3} + 4 x^{2} + 5 x + 6"
+    assert d_tex == "6 x^{2} + 8 x + 5"
