@@ -21,6 +21,16 @@ EXIT_MISMATCH = 1
 EXIT_USAGE = 2
 EXIT_BACKEND_FAILED = 3
 
+def exit_code_for(failed: bool, mismatched: bool, strict_special: bool) -> int:
+    """The one exit-code rule of point and sweep reports alike: 3 if a backend could not
+    run, else 1 on any mismatch (with --strict, any special row too), else 0."""
+    if failed:
+        return EXIT_BACKEND_FAILED
+    if mismatched or strict_special:
+        return EXIT_MISMATCH
+    return EXIT_OK
+
+
 #: Bumped only when a field changes meaning or disappears; new fields may be added.
 JSON_SCHEMA_VERSION = 1
 
@@ -142,13 +152,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """3 if a backend could not run, else 1 on any mismatch (with --strict, any
-        special row too), else 0."""
-        if self.failures:
-            return EXIT_BACKEND_FAILED
-        if self.mismatches or (self.strict and self.special):
-            return EXIT_MISMATCH
-        return EXIT_OK
+        return exit_code_for(bool(self.failures), bool(self.mismatches),
+                             self.strict and bool(self.special))
 
     @property
     def ok(self) -> bool:
@@ -395,13 +400,8 @@ class SweepReport:
 
     @property
     def exit_code(self) -> int:
-        """As for points: 3 if a backend could not run, else 1 on any mismatch (with
-        --strict, any special point too), else 0."""
-        if self.failures:
-            return EXIT_BACKEND_FAILED
-        if self.mismatched or (self.strict and self.special):
-            return EXIT_MISMATCH
-        return EXIT_OK
+        return exit_code_for(bool(self.failures), bool(self.mismatched),
+                             self.strict and bool(self.special))
 
     @property
     def ok(self) -> bool:
