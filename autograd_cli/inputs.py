@@ -15,7 +15,7 @@ import numpy as np
 
 from autograd_cli import dtypes
 from autograd_cli.backends import REGISTRY, backend_class
-from autograd_cli.expr.nodes import variables
+from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 from autograd_cli.model import (
     ALL_DTYPES,
@@ -33,6 +33,21 @@ MAX_POINTS = 10_000
 MAX_NUMBER_LENGTH = 100
 #: Longest --timeout, in seconds: larger values overflow the OS's timers.
 MAX_TIMEOUT = 86_400.0
+#: Largest exact derivative, in SymPy nodes as :mod:`autograd_cli.expr.cost` estimates
+#: them (f and every intermediate derivative). sympy.diff, compiling and printing took
+#: up to ~1.4e-4 s a node when calibrated, so what passes takes seconds: the 3rd
+#: derivative of 8 nested sigmoids (~4e4) 5.5 s, the 2nd of 40 nested sin (~4.7e4)
+#: 3.6 s; the 4th of 10 nested sin (~7.6e4, 2.6 s) and of 40 (~5.6e7, hours) are
+#: refused, and no first derivative the parser admits comes near (at most ~2e4).
+MAX_DERIVATIVE_SIZE = 50_000
+#: Largest estimated size x points of a point check: mpmath evaluates each point alone
+#: (~1 ms plus ~0.35 µs a node per point, a few µs in deep nests), so this is seconds
+#: to tens of seconds; the deadline (--timeout) stops what it misjudges.
+MAX_POINT_WORK = 20_000_000
+#: Largest estimated size x points per chunk of a sweep (2**20 points at most,
+#: vectorized double-double, ~1-2 ns a node per point): a chunk takes well under a
+#: minute, however many chunks a sweep has.
+MAX_SWEEP_WORK = 10_000_000_000
 
 _NUMBER = re.compile(
     r"^[+-]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.I
@@ -211,6 +226,7 @@ def build_request(
     chosen_wrt = [label(p) for p in resolve_partials(names, list(wrt), order)]
     check_mode(mode)
     check_timeout(timeout)
+    size = check_cost(expr, [tuple(name.split(",")) for name in chosen_wrt], order)
     at = list(at)
     if len(at) > MAX_POINTS:
         raise InputError(
@@ -221,6 +237,7 @@ def build_request(
     if not points:
         example = "0.5" if len(names) == 1 else ",".join(f"{n}=1" for n in names)
         raise InputError(f"say where to differentiate, e.g. --at {example}")
+    check_work(size, len(points), order)
     arrays = {name: np.array([p[name] for p in points], dtype=np.float64) for name in names}
     return Request(
         text=text,
@@ -234,6 +251,42 @@ def build_request(
         order=order,
         mode=mode,
         device=device,
+    )
+
+
+def check_cost(expr: Expr, partials: Sequence[Partial], order: int) -> int:
+    """The estimated size of the exact derivatives (:mod:`autograd_cli.expr.cost`,
+    pure Python: SymPy is not even imported), refused beyond MAX_DERIVATIVE_SIZE before
+    sympy.diff could run for minutes; returns it for :func:`check_work`."""
+    from autograd_cli.expr.cost import derivative_cost
+
+    size = derivative_cost(expr, partials)
+    if size > MAX_DERIVATIVE_SIZE:
+        what = f"--order {order} of this expression" if order > 1 else "this expression"
+        fix = "lower --order or split the expression" if order > 1 else "split the expression"
+        raise InputError(
+            f"{what}: its exact derivative would have ~{size:.1e} terms (limit "
+            f"{MAX_DERIVATIVE_SIZE:.0e}); {fix}"
+        )
+    return size
+
+
+def check_work(
+    size: int, points: int, order: int, *, chunk: int | None = None, where: str = "--at"
+) -> None:
+    """Refuse more points than the exact reference can take within --timeout for a
+    derivative of ``size`` (from :func:`check_cost`). Point checks evaluate each point
+    alone in mpmath (MAX_POINT_WORK); a sweep evaluates ``chunk`` points at a time,
+    vectorized (MAX_SWEEP_WORK per chunk: a long sweep is fine, a heavy chunk is not)."""
+    limit = MAX_POINT_WORK if chunk is None else MAX_SWEEP_WORK
+    if size * (points if chunk is None else min(points, chunk)) <= limit:
+        return
+    per = "" if chunk is None else f" per chunk of {chunk:,}"
+    lower = " or lower --order" if order > 1 else ""
+    raise InputError(
+        f"{where}: {points:,} points of a derivative of ~{size:.1e} terms is too much for "
+        f"the exact reference (limit {limit:.0e} terms x points{per}); use at most "
+        f"{max(limit // size, 1):,} points{lower}"
     )
 
 
@@ -272,10 +325,12 @@ __all__ = [
     "ExpressionError",
     "InputError",
     "build_request",
+    "check_cost",
     "check_device",
     "check_dtype",
     "check_mode",
     "check_order",
+    "check_work",
     "parse_backends",
     "parse_dtypes",
     "parse_point",

@@ -322,3 +322,15 @@ def test_cli_order_2_json_and_refusals(gradcheck) -> None:
         assert refused.returncode == 2, args
         assert message in refused.stderr and "Traceback" not in refused.stderr
         assert refused.stdout == ""
+
+
+def test_derivatives_of_sign_of_a_compound_argument_evaluate() -> None:
+    """abs of a compound argument at order >= 2: SymPy leaves Derivative(sign(u), x)
+    unevaluated; the reference evaluates it (0 off u = 0) instead of raising."""
+    import math
+
+    expr = parse("sin((log(log(abs((x-(y/x)))))/2))")
+    found = reference(expr, {"x": np.array([4.0]), "y": np.array([0.5])}, ("x,x,x,x",))
+    value = float(found.derivatives["x,x,x,x"][0])
+    assert math.isclose(value, -0.04940768981665162, rel_tol=1e-15)
+    assert "Derivative" not in found.derivative_expressions["x,x,x,x"]

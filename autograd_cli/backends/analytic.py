@@ -17,7 +17,11 @@ are ``±inf`` or ``±0``. SymPy and mpmath are imported only when a function her
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -132,10 +136,19 @@ def derivative(expr: Expr, wrt: str) -> sympy.Expr:
 
 
 def differentiate(f: sympy.Expr, wrt: str) -> sympy.Expr:
-    """``f`` differentiated by each variable of the label ``wrt`` in turn."""
+    """``f`` differentiated by each variable of the label ``wrt`` in turn.
+
+    SymPy leaves a derivative of ``sign(u)`` unevaluated when u is compound (abs at
+    order 2 and up); it is 0 wherever u is not 0 and does not exist where it is, which
+    is exactly DiracDelta(u)'s value in our evaluators: written so, every reference
+    can evaluate it."""
     import sympy
 
-    return sympy.diff(f, *(sympy.Symbol(name, real=True) for name in partial_of(wrt)))
+    found = sympy.diff(f, *(sympy.Symbol(name, real=True) for name in partial_of(wrt)))
+    return found.replace(
+        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign),
+        lambda e: sympy.DiracDelta(e.expr.args[0]),
+    )
 
 
 def format_sympy(e: sympy.Basic) -> str:
@@ -481,6 +494,74 @@ def _double_double(value: Any) -> tuple[float, float]:
     return hi, _nearest_float(mpmath.fsub(value, hi, exact=True))
 
 
+# --------------------------------------------------------------------------- deadline
+
+
+class ReferenceTimeout(ValueError):
+    """The exact reference ran past the request's --timeout (a ValueError: the CLI
+    prints it and exits 2, a suite makes it that case's error)."""
+
+
+class _Expired(BaseException):
+    """Raised by SIGALRM wherever SymPy or mpmath is; a BaseException so that no
+    ``except Exception`` inside them swallows it. Never leaves :meth:`Deadline.alarm`."""
+
+
+class Deadline:
+    """When the exact reference must be done: ``seconds`` (the request's timeout) from
+    now. :meth:`check` is for loops between points; :meth:`alarm` also interrupts one
+    long call (``sympy.diff`` of a huge derivative), in the main thread only."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self.at = time.monotonic() + self.seconds
+        #: What runs now, for the message: "sympy.diff of --order 4", ...
+        self.doing = "the exact reference"
+
+    def error(self) -> ReferenceTimeout:
+        return ReferenceTimeout(
+            f"the exact reference did not finish within --timeout {self.seconds:g} s "
+            f"({self.doing}); lower --order, use fewer points, or raise --timeout"
+        )
+
+    def check(self) -> None:
+        if time.monotonic() >= self.at:
+            raise self.error()
+
+    @contextmanager
+    def alarm(self) -> Iterator[Deadline]:
+        """Run the block under a SIGALRM at the deadline (the previous handler and
+        timer, e.g. an outer alarm's, come back after it). Outside the main thread
+        signals cannot be used: the block then relies on :meth:`check`."""
+        if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"
+        ):
+            yield self
+            return
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise self.error()
+
+        def ring(signum: int, frame: Any) -> None:
+            raise _Expired
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        outer, interval = signal.setitimer(signal.ITIMER_REAL, left)
+        armed = time.monotonic()
+        try:
+            try:
+                yield self
+            finally:  # the one-shot timer is spent if it rang before this line
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _Expired:
+            raise self.error() from None
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+            if outer > 0:
+                spent = time.monotonic() - armed
+                signal.setitimer(signal.ITIMER_REAL, max(outer - spent, 1e-6), interval)
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -501,16 +582,38 @@ def _size(inputs: Mapping[str, np.ndarray]) -> int:
     return len(next(iter(inputs.values()))) if inputs else 1
 
 
-def reference(expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...]) -> Reference:
+def reference(
+    expr: Expr,
+    inputs: Mapping[str, np.ndarray],
+    wrt: tuple[str, ...],
+    *,
+    deadline: Deadline | None = None,
+) -> Reference:
     """Exact values and partials of ``expr`` at exactly the points in ``inputs``;
-    ``wrt`` holds labels ("x", "x,x", "x,y"), which key the partials."""
+    ``wrt`` holds labels ("x", "x,x", "x,y"), which key the partials. With a
+    ``deadline``, raises ReferenceTimeout rather than run past it."""
+    if deadline is None:
+        return _reference(expr, inputs, wrt, None)
+    sympy_ops()  # imported before the alarm is armed: no import is ever cut in half
+    with deadline.alarm():
+        return _reference(expr, inputs, wrt, deadline)
+
+
+def _reference(
+    expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...], deadline: Deadline | None
+) -> Reference:
     import mpmath
 
+    order = max((len(partial_of(name)) for name in wrt), default=1)
+    if deadline is not None:
+        deadline.doing = f"sympy.diff of --order {order}" if order > 1 else "sympy.diff"
     f = to_sympy(expr)
     partials = {name: differentiate(f, name) for name in wrt}
     missing = sorted(s.name for s in f.free_symbols if s.name not in inputs)
     if missing:
         raise ValueError(f"no input values for variable(s): {', '.join(missing)}")
+    if deadline is not None:
+        deadline.doing = "compiling the derivatives for mpmath"
     targets = {"": compile_mpmath(f), **{k: compile_mpmath(v) for k, v in partials.items()}}
 
     n = _size(inputs)
@@ -521,6 +624,9 @@ def reference(expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...]
     saved = mpmath.mp.prec
     try:
         for i in range(n):
+            if deadline is not None:
+                deadline.doing = f"mpmath, {i:,} of {n:,} points done"
+                deadline.check()
             env = {name: mpmath.mpf(column[i]) for name, column in columns.items()}
             for key, function in targets.items():
                 value, bits = _evaluate_point(function, env)
@@ -529,6 +635,8 @@ def reference(expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...]
     finally:
         mpmath.mp.prec = saved
 
+    if deadline is not None:
+        deadline.doing = "printing the derivatives"
     return Reference(
         expression=format_sympy(f),
         derivative_expressions={k: format_sympy(v) for k, v in partials.items()},

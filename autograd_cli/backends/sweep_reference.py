@@ -755,8 +755,11 @@ class SweepReference:
         except Unsupported as error:
             self.fallback = str(error)
 
-    def __call__(self, inputs: Mapping[str, np.ndarray]) -> SweepTruth:
-        """Inputs: one float64 array per variable (the points as the backends saw them)."""
+    def __call__(
+        self, inputs: Mapping[str, np.ndarray], *, deadline: analytic.Deadline | None = None
+    ) -> SweepTruth:
+        """Inputs: one float64 array per variable (the points as the backends saw them).
+        With a ``deadline``, raises analytic.ReferenceTimeout rather than run past it."""
         n = len(next(iter(inputs.values())))
         keys = ([] if not self.values else ["f"]) + [f"d{k}" for k in self.wrt]
         hi = {key: np.empty(n) for key in keys}
@@ -767,6 +770,9 @@ class SweepReference:
             accepted[:] = False
         else:
             for start in range(0, n, BLOCK):
+                if deadline is not None:
+                    deadline.doing = f"double-double reference, {start:,} of {n:,} points done"
+                    deadline.check()
                 stop = min(start + BLOCK, n)
                 block = {name: a[start:stop] for name, a in columns.items()}
                 results = self.program.run(block)
@@ -778,7 +784,8 @@ class SweepReference:
         redo = np.flatnonzero(~accepted)
         if redo.size:
             ref = analytic.reference(
-                self.expr, {name: a[redo] for name, a in columns.items()}, self.wrt
+                self.expr, {name: a[redo] for name, a in columns.items()}, self.wrt,
+                deadline=deadline,
             )
             if self.values:
                 hi["f"][redo], lo["f"][redo] = ref.values, ref.values_lo
