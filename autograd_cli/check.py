@@ -25,11 +25,12 @@ from autograd_cli.domain import (
     UNDERFLOW,
     Labels,
     Special,
+    in_range,
     short,
 )
 from autograd_cli.model import BackendResult, Request
 from autograd_cli.report import Report, Row, merge
-from autograd_cli.verdicts import Tolerance, beyond_range, errors, range_statuses
+from autograd_cli.verdicts import Errors, Tolerance, beyond_range, errors, range_statuses
 
 ANALYTIC = "analytic"
 
@@ -87,12 +88,20 @@ def run_check(
         try:
             started = time.perf_counter()
             inputs = request.inputs()
-            reference = analytic.reference(request.expr, inputs, request.wrt)
-            reference_seconds = time.perf_counter() - started
-            labels = domain.classify(
-                request.expr, {k: v.astype(np.float64) for k, v in inputs.items()},
-                request.wrt, request.text,
-            )
+            # The truth, computed here while the workers compute, gets --timeout too
+            # (ReferenceTimeout, a ValueError: exit 2, or that suite case's error).
+            # SymPy's import (about a second, once) is not counted.
+            analytic.sympy_ops()
+            deadline = analytic.Deadline(request.timeout)
+            with deadline.alarm():
+                reference = analytic.reference(request.expr, inputs, request.wrt,
+                                               deadline=deadline)
+                reference_seconds = time.perf_counter() - started
+                deadline.doing = "checking points near kinks and domain edges"
+                labels = domain.classify(
+                    request.expr, {k: v.astype(np.float64) for k, v in inputs.items()},
+                    request.wrt, request.text,
+                )
         except BaseException:
             run.cancel()
             raise
@@ -223,11 +232,18 @@ def _rows(
     points = [
         {name: float(inputs[name][i]) for name in request.variables} for i in range(request.size)
     ]
+    exact_hi, exact_lo = dict(reference.derivatives), dict(reference.derivatives_lo)
+    if labels is not None and labels.exact:  # where SymPy's formula has no value (0**y by y)
+        for name in request.wrt:
+            exact_hi[name], exact_lo[name] = labels.exact_for(name, exact_hi[name],
+                                                              exact_lo[name])
+        results = [_exact_put_in(result, exact_hi, exact_lo) if result.backend == ANALYTIC
+                   else result for result in results]
     judged = {
         (index, name): errors(
             result.derivatives[name],
-            reference.derivatives[name],
-            reference.derivatives_lo[name],
+            exact_hi[name],
+            exact_lo[name],
             request.dtype,
             tolerance,
         )
@@ -237,14 +253,15 @@ def _rows(
     }
     ranges = {
         key: range_statuses(
-            results[key[0]].derivatives[key[1]], reference.derivatives[key[1]],
-            reference.derivatives_lo[key[1]], request.dtype, found.passed,
+            results[key[0]].derivatives[key[1]], exact_hi[key[1]],
+            exact_lo[key[1]], request.dtype, found.passed,
         )
         for key, found in judged.items()
     }
+    inside = _intermediates(request, inputs, judged)
     rows: list[Row] = []
     for name in request.wrt:
-        exact = reference.derivatives[name]
+        exact = exact_hi[name]
         for i, point in enumerate(points):
             for index, result in enumerate(results):
                 method = result.method or backend_class(result.backend).method
@@ -274,17 +291,64 @@ def _rows(
                     row.abs_error = float(found.absolute[i])
                     row.rel_error = float(found.relative[i])
                     row.ulp_error = float(found.ulps[i])
+                    row.error_estimate = _estimate(result, name, i)
                     row.status = "ok" if found.passed[i] else "mismatch"
                     overflow, underflow = ranges[index, name]
                     _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
-                           bool(underflow[i]))
+                           bool(underflow[i]), inside[name][i] if name in inside else None)
                 rows.append(row)
     return rows
 
 
-def _label(row: Row, special: Special | None, overflow: bool, underflow: bool) -> None:
+def _exact_put_in(
+    result: BackendResult, exact_hi: dict[str, np.ndarray], exact_lo: dict[str, np.ndarray]
+) -> BackendResult:
+    """The analytic row with the exact derivatives that classify put in, rounded."""
+    from autograd_cli.backends.analytic import round_double_double
+
+    derivatives = {
+        name: round_double_double(exact_hi[name], exact_lo[name], result.dtype)
+        if name in exact_hi else values
+        for name, values in result.derivatives.items()
+    }
+    return replace(result, derivatives=derivatives)
+
+
+def _intermediates(
+    request: Request, inputs: dict[str, np.ndarray], judged: dict[tuple[int, str], Errors]
+) -> dict[str, list[tuple[str, str] | None]]:
+    """Per label and point, a value or derivative inside the computation that left the
+    dtype's range (domain.intermediate_findings): looked for only when a row is outside
+    tolerance, and used only to explain such rows."""
+    from autograd_cli import domain
+
+    if all(bool(found.passed.all()) for found in judged.values()):
+        return {}
+    try:
+        return domain.intermediate_findings(
+            request.expr, {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()},
+            request.dtype, request.wrt, request.text,
+        )
+    except (ArithmeticError, ValueError, TypeError):  # an explanation, never a crash
+        return {}
+
+
+def _estimate(result: BackendResult, name: str, i: int) -> float | None:
+    """The backend's own error estimate at the i-th point (finite-diff has one)."""
+    estimates = result.extra.get("error_estimate")
+    if not isinstance(estimates, dict) or name not in estimates:
+        return None
+    return float(np.asarray(estimates[name])[i])
+
+
+def _label(
+    row: Row, special: Special | None, overflow: bool, underflow: bool,
+    intermediate: tuple[str, str] | None = None,
+) -> None:
     """A judged row at an undefined or non-differentiable point, or whose result is the
-    dtype's range speaking: its status, and why."""
+    dtype's range speaking (the exact derivative itself, or, for a row outside
+    tolerance whose exact derivative is in range, ``intermediate``: (status, what inside
+    the computation left the range)): its status, and why."""
     if special is not None:
         row.status, row.reason = special.status, special.reason
         row.left, row.right = special.left, special.right
@@ -301,6 +365,11 @@ def _label(row: Row, special: Special | None, overflow: bool, underflow: bool) -
         row.status = UNDERFLOW
         row.reason = (f"the exact {_prime(row)} ({exact}) is below {row.dtype}'s smallest "
                       "normal number: the result underflows")
+    elif (intermediate is not None and row.status == "mismatch" and row.exact is not None
+          and bool(in_range(np.array([row.exact]), row.dtype)[0])):
+        row.status = intermediate[0]
+        row.reason = (f"{intermediate[1]} in an intermediate; the exact {_prime(row)} = "
+                      f"{exact} is in range")
     elif row.status == "mismatch" and row.exact is not None and row.reason is None and bool(
         beyond_range(np.array([row.exact]), np.zeros(1), row.dtype)[0]
     ):

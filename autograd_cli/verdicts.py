@@ -110,6 +110,26 @@ def errors(
     return Errors(absolute=absolute, relative=relative, ulps=ulps, passed=passed)
 
 
+@dataclass(frozen=True)
+class Range:
+    """A dtype's range: its largest finite number, the magnitude from which values
+    round to inf (inf for float64, whose own computations overflow instead), and its
+    smallest normal number."""
+
+    largest: float
+    overflows_at: float
+    smallest_normal: float
+
+
+def range_of(dtype: str) -> Range:
+    precision, min_exponent = _FORMATS[dtype]
+    emax = 1 - min_exponent
+    largest = math.ldexp(2.0 - math.ldexp(1.0, 1 - precision), emax)
+    at = math.inf if dtype == "float64" else math.ldexp(
+        2.0 - math.ldexp(1.0, -precision), emax)
+    return Range(largest, at, math.ldexp(1.0, min_exponent))
+
+
 def beyond_range(exact_hi: np.ndarray, exact_lo: np.ndarray, dtype: str) -> np.ndarray:
     """Where the exact value rounds to ±inf in ``dtype`` (it is beyond its largest)."""
     precision, min_exponent = _FORMATS[dtype]

@@ -206,3 +206,165 @@ def test_strict_is_a_suite_key(tmp_path):
                     "strict = true\n", encoding="utf-8")
     (case,) = load_suite(path).cases
     assert case.strict is True
+
+
+# --------------------------------------------------------------------------- intermediates
+
+
+def check(text: str, at: list[str], backends: tuple[str, ...] = ("analytic", "torch"),
+          dtype: str = "float32", wrt: tuple[str, ...] = ()):
+    request = build_request(text, at, wrt=list(wrt), dtype=dtype, backends=backends)
+    return run_check(request, tolerance_for(dtype), isolate=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "named"),
+    [
+        # exp(100) = 2.7e43 > float32's 3.4e38, f = 1 and f' = 0
+        ("exp(100*x)/exp(100*x)", "1", "exp(100*x) = 2.7e+43"),
+        ("log(exp(100*x))", "1", "exp(100*x) = 2.7e+43"),
+        ("sqrt(x**2)", "1e30", "x**2 = 1e+60"),
+        # a derivative intermediate: 40*9**39 = 6.6e38 (f' = 6.6e8 is in range)
+        ("x**40*1e-30", "9", "d(x**40)/dx = 6.6e+38"),
+    ],
+)
+def test_overflow_in_an_intermediate_is_labelled(text, x, named):
+    report = check(text, [x, "0.5"])
+    rows = {(row.point["x"], row.backend): row for row in report.rows}
+    x0 = float(np.float32(float(x)))
+    assert rows[x0, "analytic"].status == "ok"
+    torch_row = rows[x0, "torch"]
+    assert torch_row.status == "overflow"
+    assert torch_row.reason.startswith(
+        f"{named} is beyond float32's range (max 3.4e+38) in an intermediate; the exact f' = ")
+    assert torch_row.reason.endswith(" is in range")
+    assert torch_row.exact is not None and torch_row.abs_error is not None  # still shown
+    assert {row.status for (p, _), row in rows.items() if p == 0.5} == {"ok"}
+    assert report.exit_code == EXIT_OK
+    assert any(w.startswith("overflow at x = ") and named in w for w in report.warnings)
+    assert replace(report, strict=True).exit_code == EXIT_MISMATCH
+
+
+def test_overflow_in_an_intermediate_on_the_command_line(gradcheck):
+    args = ("exp(100*x)/exp(100*x)", "--at", "1", "--backends", "analytic,torch")
+    result = gradcheck(*args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["results"]
+    assert [(r["backend"], r["status"]) for r in rows] == [("analytic", "ok"),
+                                                           ("torch", "overflow")]
+    assert rows[1]["reason"] == ("exp(100*x) = 2.7e+43 is beyond float32's range (max "
+                                 "3.4e+38) in an intermediate; the exact f' = 0 is in range")
+    assert "warning: overflow at x = 1 (float32): exp(100*x) = 2.7e+43" in result.stderr
+    assert gradcheck(*args, "--strict").returncode == 1
+
+
+def test_overflow_in_an_intermediate_in_float64():
+    report = check("exp(1000*x)/exp(1000*x)", ["1"], dtype="float64")
+    torch_row = report.rows[1]
+    assert torch_row.status == "overflow"
+    assert torch_row.reason == ("exp(1000*x) = 2.0e+434 is beyond float64's range (max "
+                                "1.8e+308) in an intermediate; the exact f' = 0 is in range")
+    assert report.exit_code == EXIT_OK
+
+
+def test_underflow_in_an_intermediate_is_labelled():
+    """exp(-200) is 0 in float32, so log of it is -inf and f' = -200 comes out NaN."""
+    report = check("log(exp(-200*x))", ["1"])
+    torch_row = report.rows[1]
+    assert torch_row.status == "underflow"
+    assert torch_row.reason.startswith("exp(-200*x) = 1.4e-87 is below float32's smallest "
+                                       "normal number (1.2e-38) in an intermediate")
+    assert report.exit_code == EXIT_OK
+
+
+def test_intermediates_in_range_or_a_backend_that_gets_it_right_are_not_labelled():
+    in_range = check("exp(80*x)/exp(80*x)", ["1"])  # exp(80) = 5.5e34 fits float32
+    assert [row.status for row in in_range.rows] == ["ok", "ok"]
+    assert in_range.warnings == []
+    # finite-diff evaluates f only: no overflowing derivative, a right answer stays ok
+    report = check("x**40*1e-30", ["9"], backends=("analytic", "torch", "finite-diff"))
+    assert [(row.backend, row.status) for row in report.rows] == [
+        ("analytic", "ok"), ("torch", "overflow"), ("finite-diff", "ok")]
+
+
+def test_intermediate_range_on_arrays_agrees_with_the_rows():
+    """The vectorized helper over 200,001 points (several blocks): overflow exactly
+    where x > log(float32's overflow threshold) = 88.7228, underflow where exp(-x) is
+    below the smallest normal number, x > 126*log(2) = 87.3365; the per-point findings
+    of a check say the same."""
+    from autograd_cli.domain import RANGE_CODES, intermediate_findings, intermediate_range
+
+    x = np.linspace(0.0, 200.0, 200_001)
+    over = intermediate_range(parse("exp(x)/exp(x)"), {"x": x}, "float32", "x")
+    assert over.dtype == np.int8
+    assert np.array_equal(over == RANGE_CODES["overflow"], x > 88.7228391)
+    assert set(np.unique(over).tolist()) == {0, RANGE_CODES["overflow"]}
+    under = intermediate_range(parse("exp(-x)/exp(-x)"), {"x": x}, "float32")
+    assert np.array_equal(under == RANGE_CODES["underflow"], x > 126 * math.log(2))
+    # float64 overflows in float64 itself: exp(x) is inf beyond 709.78
+    wide = intermediate_range(parse("exp(x)/exp(x)"), {"x": x * 5}, "float64")
+    assert np.array_equal(wide == RANGE_CODES["overflow"], x * 5 > 709.7827129)
+    # an exact f' out of range is the per-row statuses' business, not an intermediate's
+    exact = np.where(x > 150, math.inf, 0.0)
+    masked = intermediate_range(parse("exp(x)/exp(x)"), {"x": x}, "float32", "x",
+                                exact=exact)
+    assert np.array_equal(masked, np.where(x > 150, 0, over))
+
+    text = "sqrt(x**2) + log(exp(-x*y))"
+    points = {"x": np.array([1.0, 1e30, 3e19, 100.0, 0.0]), "y": np.array([1, 1, 1, 1, 1.0])}
+    codes = intermediate_range(parse(text), points, "float32", "x")
+    found = intermediate_findings(parse(text), points, "float32", ("x",), text)["x"]
+    assert [0 if f is None else RANGE_CODES[f[0]] for f in found] == codes.tolist()
+    assert codes.tolist() == [0, RANGE_CODES["overflow"], RANGE_CODES["overflow"],
+                              RANGE_CODES["underflow"], 0]
+    assert found[2] is not None and found[2][1].startswith("x**2 = 9e+38")
+
+
+@pytest.mark.parametrize(("text", "x"), [("1/x", 0.0), ("sqrt(x)", 0.0), ("log(x)", 0.0),
+                                         ("x**-2", 0.0), ("2*x**3+4*x**2+5*x+6", 4.0)])
+def test_intermediate_range_leaves_poles_and_ordinary_points_alone(text, x):
+    from autograd_cli.domain import intermediate_range
+
+    assert intermediate_range(parse(text), {"x": np.array([x])}, "float32").tolist() == [0]
+
+
+# --------------------------------------------------------------------------- direction
+
+
+def test_power_at_a_zero_base_along_the_exponent():
+    """0**y is 0 for y > 0: along y, x**y at x = 0 is no kink and its derivative is 0
+    (SymPy's x**y*log(x) is NaN there); at y = 0 f jumps (0**0 = 1), below 0 it is a
+    pole. Along x the point keeps its label."""
+    points = [{"x": 0.0, "y": y} for y in (0.5, 2.0, 0.0, -1.0)]
+    (half,), (two,), (zero,), (negative,) = special("x**y", *points, wrt=("y",))
+    assert half is None and two is None
+    assert zero.status == NONDIFFERENTIABLE
+    assert zero.reason.startswith("x**y is not continuous along y where x is 0 and y is 0")
+    assert negative.status == UNDEFINED and "0 to a negative power" in negative.reason
+    labels = classify(parse("x**y"), {"x": np.zeros(2), "y": np.array([0.5, 0.0])},
+                      ("y", "x"), "x**y")
+    assert labels.exact["y"] == {0: (0.0, 0.0)}
+    assert labels.exact["x"] == {1: (0.0, 0.0)}  # x**0 = 1 along x: d/dx = 0 at (0, 0)
+    along_x = labels.at("x", 0)
+    assert along_x is not None and along_x.status == NONDIFFERENTIABLE
+    assert along_x.reason == ("x**y is at the edge of its domain (x = 0): left undefined, "
+                              "right inf")
+
+
+def test_power_at_a_zero_base_along_the_exponent_with_torch():
+    report = check("x**y", ["x=0,y=0.5", "x=0,y=0", "x=0,y=-1"], wrt=("y",))
+    got = [(row.point["y"], row.backend, row.status, row.derivative, row.exact)
+           for row in report.rows]
+    assert got[:2] == [(0.5, "analytic", "ok", 0.0, 0.0), (0.5, "torch", "ok", 0.0, 0.0)]
+    assert [status for _, _, status, _, _ in got[2:]] == [NONDIFFERENTIABLE] * 2 + [
+        UNDEFINED] * 2
+    assert report.exit_code == EXIT_OK
+    along_x = check("x**y", ["x=0,y=0.5"], wrt=("x",))
+    assert {row.status for row in along_x.rows} == {NONDIFFERENTIABLE}
+    assert "edge of its domain (x = 0): left undefined, right inf" in along_x.warnings[0]
+
+
+def test_a_kink_across_another_variable_is_no_kink_along_this_one():
+    report = check("abs(x)*y", ["x=0,y=2"], wrt=("y",))
+    assert [(row.status, row.derivative, row.exact) for row in report.rows] == [
+        ("ok", 0.0, 0.0), ("ok", 0.0, 0.0)]
