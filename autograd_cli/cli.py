@@ -237,9 +237,7 @@ def check(
     if range_ is not None:
         if show_code:
             fail("error: --show-code is for point checks (--at), not sweeps")
-        if len(dtypes) > 1:
-            fail(f"error: --dtype {dtype}: a sweep compares in one dtype; run one per dtype")
-        _sweep(expression, range_, num, step, at, wrt, dtype, backends,
+        _sweep(expression, range_, num, step, at, wrt, dtypes, backends,
                (rtol, atol, max_ulps), timeout, jobs, not no_isolate, verbose, fmt, output,
                plot, arrays, strict=strict, device=device, order=order, mode=mode)
     if show_code and fmt == "csv":
@@ -327,7 +325,7 @@ def _sweep(
     step: str | None,
     at: tuple[str, ...],
     wrt: tuple[str, ...],
-    dtype: str,
+    dtypes: tuple[str, ...],
     backends: str | None,
     tolerances: tuple[float | None, float | None, float | None],
     timeout: float,
@@ -344,8 +342,9 @@ def _sweep(
     order: int = 1,
     mode: str = "reverse",
 ) -> NoReturn:
-    """``check --range``: every refusal first, then the chunked sweep, then its outputs
-    (CSV streamed as it goes, the rest at the end)."""
+    """``check --range``: every refusal first, then the chunked sweep (once per dtype,
+    one pool of workers for all), then its outputs (CSV streamed as it goes, the rest
+    at the end)."""
     from autograd_cli import sweep
     from autograd_cli.inputs import parse_backends
     from autograd_cli.render import render_sweep
@@ -353,15 +352,21 @@ def _sweep(
 
     try:
         chosen, notes = parse_backends(backends)
-        request, more = sweep.build_sweep(expression, range_, num=num, step=step, at=at,
-                                          wrt=wrt, dtype=dtype, backends=chosen,
-                                          timeout=timeout, device=device, order=order,
-                                          mode=mode)
+        plans = []
+        more: list[str] = []
+        for dtype in dtypes:  # each dtype's refusals (a range beyond float16's) up front
+            plan, said = sweep.build_sweep(expression, range_, num=num, step=step, at=at,
+                                           wrt=wrt, dtype=dtype, backends=chosen,
+                                           timeout=timeout, device=device, order=order,
+                                           mode=mode)
+            plans.append(plan)
+            more += said
+        request = plans[0]
         series = sweep.series_names(chosen, mode)
         if arrays and fmt != "json":
             raise InputError("--arrays needs --format json")
         if arrays:
-            sweep.check_arrays_fit(request.size, len(series))
+            sweep.check_arrays_fit(request.size, len(series), len(plans))
     except ExpressionError as error:
         fail(error.render())
     except InputError as error:
@@ -375,28 +380,33 @@ def _sweep(
             fail(f"error: --plot: {error}")
     if output is not None:
         check_writable(output)
-    notes += more + _device_notes(device, chosen)
+    notes = list(dict.fromkeys(notes + more + _device_notes(device, chosen)))
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    kept = sweep.ArraySink(request.size, series) if arrays else None
+    kept = {d: sweep.ArraySink(request.size, series) for d in dtypes} if arrays else {}
     figure = (
-        sweep.PlotSink(request.size, series, sweep.latex_of(request.expr, request.label))
+        sweep.PlotSink(request.size, series, sweep.latex_of(request.expr, request.label),
+                       dtypes=len(plans))
         if plot is not None
         else None
     )
     try:
         with sweep.open_output(output if fmt == "csv" or arrays else None) as stream:
-            sinks: list[sweep.Sink] = [s for s in (kept, figure) if s is not None]
+            shared: list[sweep.Sink] = [figure] if figure is not None else []
             if fmt == "csv":
-                sinks.append(sweep.CsvSink(stream, request.swept, series))
-            with sweep.Progress(request.size) as bar:
-                report = sweep.run_sweep(
-                    request, tolerance_for(dtype, *tolerances), jobs=jobs, isolate=isolate,
-                    verbose=verbose, notes=notes, sinks=sinks, values=fmt == "csv" or arrays,
-                    progress=bar, strict=strict,
+                shared.append(sweep.CsvSink(stream, request.swept, series, dtypes))
+
+            def sinks(dtype: str) -> list[sweep.Sink]:
+                return [kept[dtype], *shared] if kept else shared
+
+            with sweep.Progress(request.size * len(plans)) as bar:
+                report = sweep.run_sweeps(
+                    plans, [tolerance_for(d, *tolerances) for d in dtypes], jobs=jobs,
+                    isolate=isolate, verbose=verbose, notes=notes, sinks=sinks,
+                    values=fmt == "csv" or arrays, progress=bar, strict=strict,
                 )
-            if kept is not None:
-                sweep.write_json(stream, report, kept)
+            if kept:
+                sweep.write_json(stream, report, kept if len(kept) > 1 else kept[dtypes[0]])
     except ValueError as error:
         fail(f"error: {error}")
     for note in report.notes[len(notes):]:
@@ -471,6 +481,7 @@ def backends_command(fmt: str) -> None:
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               envvar="GRADCHECK_JUNIT", help="Also write JUnit XML (a testcase per case).")
 @OPTIONS["backends"]
+@OPTIONS["device"]
 @OPTIONS["timeout"]
 @OPTIONS["jobs"]
 @OPTIONS["no-isolate"]
@@ -492,6 +503,7 @@ def suite_command(
     list_only: bool,
     junit: Path | None,
     backends: str | None,
+    device: str,
     timeout: float,
     jobs: int | None,
     no_isolate: bool,
@@ -528,6 +540,8 @@ def suite_command(
             fail(f"error: --backends: {error}")
     if ctx.get_parameter_source("timeout") in explicit:
         overrides["timeout"] = timeout
+    if ctx.get_parameter_source("device") in explicit:
+        overrides["device"] = device
     if strict and ctx.get_parameter_source("strict") in explicit:
         overrides["strict"] = True
     try:

@@ -53,6 +53,10 @@ ULP_FLOOR = 1e-3
 _COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 _LINESTYLES = ("-", "--", "-.", ":")
 _MARKERS = ("o", "x", "s", "+", "^", "D", "v")
+#: With several dtypes, a backend's ULP markers are told apart by their fill (so each
+#: backend gets a marker that has one).
+_FILLS = ("none", "full", "left", "bottom")
+_FILLABLE = ("o", "X", "s", "P", "^", "D", "v")
 _PNG_DPI = 150
 _TITLE_SIZE = 14.0
 _MIN_TITLE_SIZE = 9.0
@@ -62,7 +66,13 @@ _FLAG_BINS = 250
 #: Special marks drawn at most (the first ones; the legend counts all their points).
 _MAX_MARKS = 200
 _SPECIAL_STYLE = {"undefined": ("#BB0000", "undefined"),
-                  "nondifferentiable": ("#6A3D9A", "not differentiable")}
+                  "nondifferentiable": ("#6A3D9A", "not differentiable"),
+                  "overflow": ("#8C510A", "overflow"),
+                  "underflow": ("#01665E", "underflow")}
+#: Over- and underflow bands are hatched too, so they differ from the undefined band
+#: (and each other) in greyscale; a single x gets its own line style.
+_SPECIAL_HATCH = {"overflow": "////", "underflow": "\\\\\\\\"}
+_SPECIAL_LINE: dict[str, Any] = {"overflow": (0, (1, 1.5)), "underflow": (0, (5, 1.5, 1, 1.5))}
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,24 +83,37 @@ class Series:
     float64, which is exact). ``ulp_error`` is its error against the exact derivative
     in ULPs of the compared dtype: 0 means exact, NaN or inf means the backend (or the
     truth) was not finite there; the sign, if any, is ignored.
+
+    ``dtype`` is the dtype it computed in; when the figure's series have several, each
+    is named "<backend> <dtype>" and its errors are ULPs of its own dtype. ``x``, when
+    given, is where its points are (its dtype rounds them its own way); else the
+    figure's ``x``.
     """
 
     backend: str
     label: str
     derivative: np.ndarray
     ulp_error: np.ndarray
+    dtype: str | None = None
+    x: np.ndarray | None = None
+
+    def name(self, several: bool) -> str:
+        """Its name in legends and gids: the backend, with the dtype if ``several``."""
+        return f"{self.backend} {self.dtype}" if several and self.dtype else self.backend
 
 
 @dataclass(frozen=True)
 class SpecialMark:
-    """Where the derivative is not judged: ``status`` ("undefined", "nondifferentiable")
-    from x = ``start`` to ``stop`` (equal for a single point), ``points`` of them.
+    """Where the derivative is not judged: ``status`` ("undefined", "nondifferentiable",
+    "overflow", "underflow") from x = ``start`` to ``stop`` (equal for a single point),
+    ``points`` of them; ``dtype``: only that dtype's series (None: every series).
     Drawn as a shaded band, or a dashed vertical line for a single x."""
 
     status: str
     start: float
     stop: float
     points: int = 1
+    dtype: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +149,7 @@ class SweepFigureData:
         arrays: list[tuple[str, Any]] = [("exact", self.exact), ("values", self.values)]
         for s in self.series:
             arrays += [(f"{s.backend} derivative", s.derivative),
-                       (f"{s.backend} ulp_error", s.ulp_error)]
+                       (f"{s.backend} ulp_error", s.ulp_error), (f"{s.backend} x", s.x)]
         for name, array in arrays:
             if array is not None and np.shape(array) != x.shape:
                 raise ValueError(f"{name} has shape {np.shape(array)}, x has {x.shape}")
@@ -324,8 +347,9 @@ def build_figure(data: SweepFigureData, max_points: int = 4000) -> Figure:
 
     Up to ``max_points`` points per curve are drawn as given; beyond that each curve is
     its min/max envelope over ``max_points // 2`` bins. Artists carry a ``gid``
-    ("exact", "values", "derivative:<backend>", "ulp:<backend>", "nonfinite:<backend>")
-    so scripts and tests can find the data behind each curve.
+    ("exact", "values", "derivative:<backend>", "ulp:<backend>", "nonfinite:<backend>",
+    "special:<status>"; with series of several dtypes "<backend> <dtype>", e.g.
+    "derivative:torch float32") so scripts and tests can find the data behind each curve.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -348,14 +372,51 @@ def build_figure(data: SweepFigureData, max_points: int = 4000) -> Figure:
     ax_e.set_xlabel(data.wrt)
     _set_title(fig, _title_lines(data))
     span = f"{data.wrt} from {lo:g} to {hi:g}" if lo < hi else f"{data.wrt} = {lo:g}"
-    labels = " · ".join(_plain(s.label) for s in data.series) or "no backend results"
+    labels = _joined([_plain(label) for label in dict.fromkeys(s.label for s in data.series)])
+    dtypes = _dtypes(data)
     meta = ax_d.set_title(
-        f"{data.dtype} · {x.size:,} points, {span}\n{labels}"
+        f"{', '.join(dtypes) if len(dtypes) > 1 else data.dtype} · {x.size:,} points, {span}\n"
+        f"{labels or 'no backend results'}"
         + "".join(f"\n{_plain(n)}" for n in data.notes),
         fontsize=9.5, color="0.25",
     )
     _fit_width(fig, meta)
     return fig
+
+
+def _joined(labels: Sequence[str], width: int = 130) -> str:
+    """The series' labels joined by " · ", broken between labels into lines of about
+    ``width`` characters (one line of five backends ran off the figure's edge)."""
+    lines: list[str] = []
+    for label in labels:
+        if lines and len(lines[-1]) + 3 + len(label) <= width:
+            lines[-1] += " · " + label
+        else:
+            lines.append(label)
+    return "\n".join(lines)
+
+
+def _dtypes(data: SweepFigureData) -> list[str]:
+    """The dtypes of the figure's series, in order (several: a precision comparison)."""
+    return list(dict.fromkeys(s.dtype for s in data.series if s.dtype))
+
+
+def _x_of(s: Series, x: np.ndarray) -> np.ndarray:
+    return x if s.x is None else np.asarray(s.x, dtype=np.float64)
+
+
+def _style(data: SweepFigureData, i: int) -> tuple[str, Any, str]:
+    """Colour, line style and marker of the i-th series: each its own; with several
+    dtypes, colour and marker per backend and line style per dtype."""
+    dtypes = _dtypes(data)
+    if len(dtypes) <= 1:
+        return (_COLORS[i % len(_COLORS)], _LINESTYLES[i % len(_LINESTYLES)],
+                _MARKERS[i % len(_MARKERS)])
+    s = data.series[i]
+    b = list(dict.fromkeys(t.backend for t in data.series)).index(s.backend)
+    d = dtypes.index(s.dtype) if s.dtype in dtypes else 0
+    return (_COLORS[b % len(_COLORS)], _LINESTYLES[d % len(_LINESTYLES)],
+            _FILLABLE[b % len(_FILLABLE)])
 
 
 def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int) -> None:
@@ -370,14 +431,16 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
     handles = ax.plot(ex, ey, color="0.55", lw=5, alpha=0.45, solid_capstyle="butt",
                       label="exact (SymPy + mpmath)", gid="exact", zorder=1)
     count = max(len(data.series), 1)
+    several = len(_dtypes(data)) > 1
     for i, s in enumerate(data.series):
-        sx, sy = _decimated(x, finite(s.derivative), max_points)
+        sx, sy = _decimated(_x_of(s, x), finite(s.derivative), max_points)
         step = max(sx.size // 14, 1)
+        color, ls, marker = _style(data, i)
         handles += ax.plot(
-            sx, sy, color=_COLORS[i % len(_COLORS)], ls=_LINESTYLES[i % len(_LINESTYLES)],
-            lw=1.4, marker=_MARKERS[i % len(_MARKERS)], ms=6, mfc="none", mew=1.3,
-            markevery=(i * step // count, step), label=_plain(s.label),
-            gid=f"derivative:{s.backend}", zorder=2 + i,
+            sx, sy, color=color, ls=ls, lw=1.4, marker=marker, ms=6, mfc="none", mew=1.3,
+            markevery=(i * step // count, step),
+            label=_plain(s.name(several) if several else s.label),
+            gid=f"derivative:{s.name(several)}", zorder=2 + i,
         )
     top, below = _derivative_tex(data)
     ax.set_ylabel(rf"${top}/{below}$")
@@ -397,25 +460,34 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
 
 
 def _draw_special(ax: Axes, marks: Sequence[SpecialMark]) -> list[Any]:
-    """Undefined / non-differentiable x: a dashed line at a single point, a band over a
-    run; gid "special:<status>". Returns one legend handle per status (with its count)."""
+    """Undefined / non-differentiable / overflow / underflow x: a dashed line at a
+    single point, a band over a run (over- and underflow hatched); gid
+    "special:<status>". Returns one legend handle per status (with its count), and
+    per dtype where marks name one ("overflow (float32): 4 points")."""
     handles: list[Any] = []
-    for status in dict.fromkeys(mark.status for mark in marks):
+    for status, dtype in dict.fromkeys((mark.status, mark.dtype) for mark in marks):
         color, word = _SPECIAL_STYLE.get(status, ("0.3", status))
-        chosen = [m for m in marks if m.status == status]
+        chosen = [m for m in marks if m.status == status and m.dtype == dtype]
         total = sum(m.points for m in chosen)
+        hatch = _SPECIAL_HATCH.get(status)
         first: Any = None
         for mark in chosen[:_MAX_MARKS]:
             artist: Any
             if mark.start == mark.stop:
-                artist = ax.axvline(mark.start, color=color, ls=(0, (3, 2)), lw=1.2,
+                artist = ax.axvline(mark.start, color=color,
+                                    ls=_SPECIAL_LINE.get(status, (0, (3, 2))), lw=1.2,
                                     alpha=0.8, zorder=0.5, gid=f"special:{status}")
+            elif hatch:
+                artist = ax.axvspan(mark.start, mark.stop, facecolor=color, alpha=0.15,
+                                    edgecolor=color, hatch=hatch, lw=0, zorder=0.5,
+                                    gid=f"special:{status}")
             else:
                 artist = ax.axvspan(mark.start, mark.stop, color=color, alpha=0.12, lw=0,
                                     zorder=0.5, gid=f"special:{status}")
             first = first or artist
         if first is not None:
-            first.set_label(f"{word}: {total:,} {'point' if total == 1 else 'points'} "
+            which = f" ({dtype})" if dtype else ""
+            first.set_label(f"{word}{which}: {total:,} {'point' if total == 1 else 'points'} "
                             "(not judged)")
             handles.append(first)
     return handles
@@ -428,13 +500,18 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
     ax.set_yscale("log")
     top = 1.0
     handles = []
-    flags = []
-    unjudged = np.zeros(x.shape, dtype=bool)
-    for mark in data.special:
-        unjudged |= (x >= mark.start) & (x <= mark.stop)
+    flags: list[tuple[Series, str, np.ndarray, np.ndarray]] = []
+    several = len(_dtypes(data)) > 1
+    dtypes = _dtypes(data)
     for i, s in enumerate(data.series):
-        color = _COLORS[i % len(_COLORS)]
-        marker = _MARKERS[i % len(_MARKERS)]
+        color, _, marker = _style(data, i)
+        # Several dtypes: a backend's marker hollow in the first, filled in the second, ...
+        fill = _FILLS[dtypes.index(s.dtype) % len(_FILLS)] if several and s.dtype else "none"
+        sx_all = _x_of(s, x)
+        unjudged = np.zeros(sx_all.shape, dtype=bool)
+        for mark in data.special:
+            if mark.dtype is None or mark.dtype == s.dtype:
+                unjudged |= (sx_all >= mark.start) & (sx_all <= mark.stop)
         u = np.abs(np.asarray(s.ulp_error, dtype=np.float64))
         bad = ~np.isfinite(u) & ~unjudged
         judged = ~bad & ~unjudged
@@ -443,22 +520,24 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
         top = max(top, worst or 0.0)
         summary = ("no finite error" if worst is None else "exact at every point"
                    if worst == 0 else f"max {worst:.3g} ULP")
-        sx, sy = _decimated(x, shown, max_points)
-        handles += ax.plot(sx, sy, ls="none", marker=marker, ms=3.5,
-                           mfc="none" if marker not in "x+" else color, mew=0.9, color=color,
-                           alpha=0.85, label=f"{_plain(s.backend)}: {summary}",
-                           gid=f"ulp:{s.backend}", zorder=3 + i)
+        sx, sy = _decimated(sx_all, shown, max_points)
+        name = _plain(s.name(several))
+        handles += ax.plot(sx, sy, ls="none", marker=marker, ms=3.5, fillstyle=fill,
+                           mfc="none" if marker not in "x+" and fill == "none" else color,
+                           mew=0.9, color=color, alpha=0.85, label=f"{name}: {summary}",
+                           gid=f"ulp:{s.name(several)}", zorder=3 + i)
         if bad.any():
-            flags.append((s, color, bad))
+            flags.append((s, color, bad, sx_all))
     handles += [ax.axhline(0.5, color="black", ls=(0, (4, 2)), lw=1.0, alpha=0.8, zorder=20,
                            label="½ ULP (correctly rounded)")]
-    for i, (s, color, bad) in enumerate(flags):
-        fx = _flagged(x, bad, min(max_points, _FLAG_BINS))
+    for i, (s, color, bad, sx_all) in enumerate(flags):
+        fx = _flagged(sx_all, bad, min(max_points, _FLAG_BINS))
         handles += ax.plot(fx, np.full(fx.size, 1.0 - 0.045 * i), ls="none", marker="v",
                            ms=7, color=color, mec="white", mew=0.5, clip_on=False,
                            transform=ax.get_xaxis_transform(), zorder=30,
-                           label=f"{_plain(s.backend)}: {int(bad.sum()):,} NaN/inf (▼ at top)",
-                           gid=f"nonfinite:{s.backend}")
+                           label=f"{_plain(s.name(several))}: {int(bad.sum()):,} NaN/inf "
+                           "(▼ at top)",
+                           gid=f"nonfinite:{s.name(several)}")
     # Reserve room at the top for the NaN strip and the legend, so neither hides data.
     columns = min(3, len(handles))
     legend_top = 1.0 - 0.045 * len(flags) - (0.02 if flags else 0.0)
@@ -471,7 +550,8 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
             ha="left", va="center", fontsize=7.5, color="0.3", clip_on=False)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, legend_top),
               fontsize=8.5, framealpha=0.9, ncols=columns)
-    ax.set_ylabel(f"|error|, ULPs of {data.dtype}\n(log; < 10$^{{-3}}$ drawn at 10$^{{-3}}$)")
+    unit = "ULPs of each series' own dtype" if several else f"ULPs of {data.dtype}"
+    ax.set_ylabel(f"|error|, {unit}\n(log; < 10$^{{-3}}$ drawn at 10$^{{-3}}$)")
     ax.grid(True, which="major", alpha=0.35)
 
 

@@ -71,11 +71,17 @@ def _columns(report: Report) -> list[str]:
         columns += list(report.variables)
     if len(report.wrt) > 1:
         columns.append("wrt")
-    return [*columns, "f", prime(report.order), "abs err", "rel err", "ULP err", "verdict"]
+    errors = ["abs err", "est. err"] if _estimates(report) else ["abs err"]
+    return [*columns, "f", prime(report.order), *errors, "rel err", "ULP err", "verdict"]
 
 
-def _cells(report: Report, row: Row) -> list[str]:
-    columns = _columns(report)
+def _estimates(report: Report) -> bool:
+    """Whether a backend estimated its own error (finite-diff): shown beside the true one."""
+    return any(row.error_estimate is not None for row in report.rows)
+
+
+def _cells(report: Report, row: Row, columns: list[str]) -> list[str]:
+    """A row's cells under ``columns`` (:func:`_columns`, computed once per table)."""
     cells = [row.dtype] if "dtype" in columns else []
     cells += [row.backend, row.method, row.version or "—"]
     if "device" in columns:
@@ -90,6 +96,7 @@ def _cells(report: Report, row: Row) -> list[str]:
         format_value(row.value, row.dtype),
         format_value(row.derivative, row.dtype),
         format_error(row.abs_error),
+        *([format_error(row.error_estimate)] if "est. err" in columns else []),
         format_error(row.rel_error),
         format_ulps(row.ulp_error),
         _verdict_cell(row),
@@ -141,7 +148,8 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
     console.print(Text(_point_text(report)))
     console.print()
     table = Table(show_edge=False, pad_edge=False, header_style="bold" if color else "")
-    for column in _columns(report):
+    columns = _columns(report)
+    for column in columns:
         numeric = column not in ("dtype", "backend", "method", "version", "device", "wrt",
                                  "verdict")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
@@ -152,7 +160,7 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
             table.add_section()
         previous = key
         style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""
-        cells = _cells(report, row)
+        cells = _cells(report, row, columns)
         table.add_row(*cells[:-1], Text(cells[-1], style=style))
     console.print(table)
     console.print()
@@ -168,7 +176,7 @@ def render_markdown(report: Report) -> str:
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "|".join("---" for _ in columns) + "|")
     for row in report.rows:
-        cells = [cell.replace("|", "\\|") for cell in _cells(report, row)]
+        cells = [cell.replace("|", "\\|") for cell in _cells(report, row, columns)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"**{report.verdict()}**", ""]
     for title, script in _scripts(report):
@@ -179,6 +187,7 @@ def render_markdown(report: Report) -> str:
 CSV_COLUMNS = (
     "backend", "method", "version", "dtype", "wrt", "value", "derivative", "exact",
     "abs_error", "rel_error", "ulp_error", "status", "reason", "order", "mode",
+    "error_estimate",
 )
 
 
@@ -222,15 +231,55 @@ def _sweep_headline(report: SweepReport) -> list[str]:
              f"{notation(report.label)} = {report.derivative_expressions[report.label]}"]
     grid = report.sweep
     kind = "both ends" if grid["endpoint"] else f"step {grid['step']!r}, end excluded"
-    fixed = "".join(f", {n} = {format_value(v, report.dtype)}" for n, v in report.fixed.items())
+    # Several dtypes round the fixed values each their own way: shown as given.
+    shown = "float64" if report.several else report.dtype
+    fixed = "".join(f", {n} = {format_value(v, shown)}" for n, v in report.fixed.items())
+    kinds = ", ".join(report.dtypes)
+    if report.device != "cpu":
+        kinds += f", {report.device}"
     lines.append(
         f"{report.swept} from {grid['start']!r} to {grid['stop']!r}: {report.points:,} points "
-        f"({kind}, {report.dtype}){fixed}"
+        f"({kind}, {kinds}){fixed}"
     )
     return lines
 
 
+def _sweep_columns(report: SweepReport) -> list[str]:
+    """SWEEP_COLUMNS, after a ``dtype`` column with several dtypes and with a
+    ``device`` column when --device is not the CPU (as point tables)."""
+    columns = ["dtype"] if report.several else []
+    columns += list(SWEEP_COLUMNS[:3])
+    if report.device != "cpu":
+        columns.append("device")
+    columns += list(SWEEP_COLUMNS[3:])
+    if _sweep_estimates(report):
+        columns.insert(columns.index("max abs err") + 1, "max est. err")
+    return columns
+
+
+def _sweep_estimates(report: SweepReport) -> bool:
+    """Whether a backend estimated its own error (finite-diff): shown beside the true one."""
+    return any(row.max_error_estimate is not None for row in report.rows)
+
+
 def _sweep_cells(report: SweepReport, row: SweepRow) -> list[str]:
+    cells = _sweep_summary_cells(row)
+    before = [row.dtype] if report.several else []
+    device = [row.device] if report.device != "cpu" else []
+    if _sweep_estimates(report):
+        cells.insert(5, _estimate_cell(row))
+    return [*before, *cells[:3], *device, *cells[3:]]
+
+
+def _estimate_cell(row: SweepRow) -> str:
+    """The largest own estimate, and where it failed to bound the true error."""
+    cell = format_error(row.max_error_estimate)
+    if row.estimate_exceeded:
+        cell += f" (exceeded at {row.estimate_exceeded:,})"
+    return cell
+
+
+def _sweep_summary_cells(row: SweepRow) -> list[str]:
     if row.failed:
         verdict = f"{row.status}: {row.reason}" if row.reason else row.status
     elif row.mismatches:
@@ -248,7 +297,7 @@ def _sweep_cells(report: SweepReport, row: SweepRow) -> list[str]:
         format_error(row.max_abs_error),
         format_error(row.max_rel_error),
         format_ulps(row.max_ulp_error),
-        format_value(row.worst_at, report.dtype),
+        format_value(row.worst_at, row.dtype),
         mean,
         f"{row.nonfinite:,}",
         ", ".join(f"{n:,} {status}" for status, n in row.special.items()) or "0",
@@ -270,10 +319,15 @@ def render_sweep_table(
         console.print(Text(line))
     console.print()
     table = Table(show_edge=False, pad_edge=False, header_style="bold" if color else "")
-    for column in SWEEP_COLUMNS:
-        numeric = column not in ("backend", "method", "version", "special", "verdict")
+    for column in _sweep_columns(report):
+        numeric = column not in ("dtype", "backend", "method", "version", "device", "special",
+                                 "verdict")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    previous: str | None = None
     for row in report.rows:
+        if previous is not None and row.dtype != previous:
+            table.add_section()  # a section per dtype
+        previous = row.dtype
         style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""
         cells = _sweep_cells(report, row)
         table.add_row(*cells[:-1], Text(cells[-1], style=style))
@@ -286,8 +340,9 @@ def render_sweep_table(
 def render_sweep_markdown(report: SweepReport) -> str:
     lines = [f"`{line}`  " for line in _sweep_headline(report)[:2]]
     lines += [_sweep_headline(report)[2], ""]
-    lines.append("| " + " | ".join(SWEEP_COLUMNS) + " |")
-    lines.append("|" + "|".join("---" for _ in SWEEP_COLUMNS) + "|")
+    columns = _sweep_columns(report)
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "|".join("---" for _ in columns) + "|")
     for row in report.rows:
         cells = [cell.replace("|", "\\|") for cell in _sweep_cells(report, row)]
         lines.append("| " + " | ".join(cells) + " |")

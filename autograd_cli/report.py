@@ -59,6 +59,8 @@ class Row:
     #: One-sided derivatives where the derivative does not exist (nondifferentiable).
     left: float | None = None
     right: float | None = None
+    #: The backend's own bound on its error (finite-diff's Richardson estimate).
+    error_estimate: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -86,6 +88,7 @@ class Row:
             "abs_error": json_number(self.abs_error),
             "rel_error": json_number(self.rel_error),
             "ulp_error": json_number(self.ulp_error),
+            "error_estimate": json_number(self.error_estimate),
             "status": self.status,
             "reason": self.reason,
             "left_derivative": json_number(self.left),
@@ -307,6 +310,16 @@ class SweepRow:
     nondifferentiable: int = 0
     overflow: int = 0
     underflow: int = 0
+    #: Where it computed: --device for torch, tensorflow and jax, else the CPU.
+    device: str = "cpu"
+    #: Of ``overflow`` and of ``underflow``: points where an intermediate left the
+    #: dtype's range while the exact f' is in it.
+    intermediate_overflow: int = 0
+    intermediate_underflow: int = 0
+    #: The backend's own error estimate (finite-diff): its largest over the judged
+    #: points, and at how many of them the true error exceeded it.
+    max_error_estimate: float | None = None
+    estimate_exceeded: int = 0
 
     def __post_init__(self) -> None:
         self.series = self.series or self.backend
@@ -327,6 +340,7 @@ class SweepRow:
             "method": self.method,
             "version": self.version,
             "dtype": self.dtype,
+            "device": self.device,
             "wrt": self.wrt,
             "order": self.order,
             "mode": self.mode,
@@ -345,6 +359,10 @@ class SweepRow:
             "nondifferentiable": self.nondifferentiable,
             "overflow": self.overflow,
             "underflow": self.underflow,
+            "intermediate_overflow": self.intermediate_overflow,
+            "intermediate_underflow": self.intermediate_underflow,
+            "max_error_estimate": json_number(self.max_error_estimate),
+            "estimate_exceeded": self.estimate_exceeded,
             "seconds": round(self.seconds, 6),
         }
 
@@ -372,6 +390,26 @@ class SweepReport:
     #: Runs of undefined / non-differentiable points: status, from, to, points, reason.
     special_points: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    device: str = "cpu"  # as asked with --device
+    #: With several dtypes (see :func:`merge_sweeps`): each dtype's own report, in the
+    #: order asked. This report then holds all their rows (grouped by dtype); its
+    #: verdict and exit code cover them all; ``dtype``, ``tolerance`` and ``reference``
+    #: are the first part's.
+    parts: list[SweepReport] = field(default_factory=list)
+
+    @property
+    def dtypes(self) -> list[str]:
+        return [part.dtype for part in self.parts] or [self.dtype]
+
+    @property
+    def several(self) -> bool:
+        """Whether this sweep compared in more than one dtype."""
+        return len(self.parts) > 1
+
+    def name(self, row: SweepRow) -> str:
+        """A row's name in verdicts, CSV headers and plots: its series ("torch",
+        "torch:forward"), with its dtype when there are several ("torch float32")."""
+        return f"{row.series} {row.dtype}" if self.several else row.series
 
     @property
     def points(self) -> int:
@@ -408,34 +446,51 @@ class SweepReport:
         return self.exit_code == EXIT_OK
 
     def verdict(self) -> str:
+        """The closing line; with several dtypes one line for all, rows named with
+        their dtype ("torch float32") and each dtype's tolerance in the parentheses."""
         where = f"{self.points:,} points"
-        rule = f"({self.dtype}: {self.tolerance.describe()})"
+        if self.several:
+            where += f" in each of {len(self.parts)} dtypes"
+        dtypes = self.dtypes
+        if not self.ok and self.several:  # the rules of the dtypes that failed
+            dtypes = [part.dtype for part in self.parts if not part.ok] or dtypes
+        tolerances = {part.dtype: part.tolerance for part in self.parts}
+        rule = "(" + "; ".join(
+            f"{d}: {tolerances.get(d, self.tolerance).describe()}" for d in dtypes) + ")"
         special = self._special_text()
+        count = len(dict.fromkeys(row.series for row in self.rows))
         if self.ok:
             if special:
                 return (
-                    f"OK: all {len(self.rows)} backends agree with the exact derivative "
-                    f"wherever it exists, within tolerance {rule}; not judged: {special} "
-                    f"of {where} (see warnings)"
+                    f"OK: all {count} backends agree with the exact derivative "
+                    f"wherever it exists, within tolerance {rule}; not judged: {special}"
+                    f"{',' if self.several else ''} of {where} (see warnings)"
                 )
             return (
-                f"OK: all {len(self.rows)} backends agree with the exact derivative at all "
+                f"OK: all {count} backends agree with the exact derivative at all "
                 f"{where} within tolerance {rule}"
             )
         parts = []
         if self.failures:
-            parts.append(f"could not run: {', '.join(r.series for r in self.failures)}")
+            parts.append(f"could not run: {', '.join(self.name(r) for r in self.failures)}")
         if self.strict and special:
             parts.append(f"{special} (--strict)")
         for row in self.mismatched:
             at = "" if row.worst_at is None else f", worst at {self.swept} = {row.worst_at!r}"
-            parts.append(f"{row.series} beyond tolerance at {row.mismatches:,} of "
+            parts.append(f"{self.name(row)} beyond tolerance at {row.mismatches:,} of "
                          f"{row.points:,} points{at}")
         return "FAIL: " + "; ".join(parts) + f" {rule}"
 
     def to_dict(self) -> dict[str, Any]:
         """The sweep's JSON contract: the point report's keys where they mean the same,
-        ``kind: "sweep"``, and one summary row per backend under ``results``."""
+        ``kind: "sweep"``, and one summary row per backend under ``results``.
+
+        With several dtypes (as a point report): ``dtype``, ``tolerance`` and
+        ``reference`` are null, ``dtypes``/``tolerances``/``references`` hold each
+        one's, ``results`` holds every dtype's rows (in ``dtypes`` order, each naming
+        its dtype) and each run of ``special_points`` names its dtype."""
+        parts = self.parts or [self]
+        several = self.several
         return {
             "schema_version": JSON_SCHEMA_VERSION,
             "kind": "sweep",
@@ -451,32 +506,38 @@ class SweepReport:
             "mode": self.mode,
             "swept": self.swept,
             "fixed": {name: json_number(v) for name, v in self.fixed.items()},
-            "dtype": self.dtype,
-            "tolerance": {
-                "rtol": self.tolerance.rtol,
-                "atol": self.tolerance.atol,
-                "max_ulps": self.tolerance.max_ulps,
-            },
+            "dtype": None if several else self.dtype,
+            "tolerance": None if several else _tolerance_dict(self.tolerance),
+            "dtypes": self.dtypes,
+            "tolerances": {part.dtype: _tolerance_dict(part.tolerance) for part in parts},
+            "device": self.device,
             "range": {k: json_number(v) if isinstance(v, float) else v
                       for k, v in self.sweep.items()},
             "points": self.points,
-            "reference": dict(self.reference),
+            "reference": None if several else dict(self.reference),
+            "references": {part.dtype: dict(part.reference) for part in parts},
             "verdict": self.verdict(),
             "notes": list(self.notes),
             "strict": self.strict,
             "warnings": list(self.warnings),
             "special_points": [
-                {k: json_number(v) if isinstance(v, float) else v for k, v in run.items()}
-                for run in self.special_points
+                {**({"dtype": part.dtype} if several else {}),
+                 **{k: json_number(v) if isinstance(v, float) else v for k, v in run.items()}}
+                for part in parts
+                for run in part.special_points
             ],
             "results": [row.to_dict() for row in self.rows],
         }
 
     def _special_text(self) -> str:
-        """"1 undefined point", "1 nondifferentiable, 3 overflow (torch) points"."""
+        """"1 undefined point", "1 nondifferentiable, 3 overflow (torch) points"; with
+        several dtypes each one's: "4 overflow points in float32, 2 ... in float64"."""
+        if self.several:
+            return ", ".join(f"{text} in {part.dtype}" for part in self.parts
+                             for text in (part._special_text(),) if text)
         parts = []
         for status in SPECIAL_STATUSES:
-            counts = {row.series: getattr(row, status) for row in self.rows}
+            counts = {self.name(row): getattr(row, status) for row in self.rows}
             most = max(counts.values(), default=0)
             if not most:
                 continue
@@ -488,3 +549,20 @@ class SweepReport:
             return ""
         return ", ".join(parts) + (" point" if len(parts) == 1 and parts[0].startswith("1 ")
                                    else " points")
+
+
+def merge_sweeps(reports: list[SweepReport]) -> SweepReport:
+    """One report of the same sweep in several dtypes (in the order given): every
+    row, one verdict and one exit code (the worst), each dtype's report kept in
+    ``parts`` for what differs between them (tolerance, reference, special points)."""
+    first = reports[0]
+    if len(reports) == 1:
+        return first
+    return replace(
+        first,
+        rows=[row for report in reports for row in report.rows],
+        notes=list(dict.fromkeys(note for report in reports for note in report.notes)),
+        warnings=list(dict.fromkeys(w for report in reports for w in report.warnings)),
+        special_points=[run for report in reports for run in report.special_points],
+        parts=list(reports),
+    )

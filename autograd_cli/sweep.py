@@ -19,13 +19,13 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 
@@ -34,9 +34,13 @@ from autograd_cli.domain import (
     CODES,
     MAX_EXACT,
     NONDIFFERENTIABLE,
+    OVERFLOW,
+    RANGE_CODES,
     UNDEFINED,
+    UNDERFLOW,
     SpecialRuns,
     classify,
+    intermediate_range,
 )
 from autograd_cli.dtypes import finfo, shortest
 from autograd_cli.expr.nodes import Expr, variables
@@ -55,6 +59,9 @@ from autograd_cli.model import MODES, BackendResult, Request, partial_of
 from autograd_cli.report import SweepReport, SweepRow, json_number
 from autograd_cli.verdicts import Errors, Tolerance, errors, range_statuses, ulp
 
+if TYPE_CHECKING:
+    from autograd_cli.runner import Pool
+
 #: Points per chunk: 2**20 keeps a chunk's arrays in the tens of MB per process while
 #: numpy and the frameworks run at full speed; a 10**6-point sweep is one chunk.
 CHUNK = 1 << 20
@@ -72,6 +79,13 @@ PLOT_FULL = 1 << 21
 PLOT_BINS = 2000
 
 ANALYTIC = "analytic"
+
+#: A point's label code in CSV, --arrays and plots: domain.CODES (undefined,
+#: nondifferentiable), then overflow and underflow.
+LABELS: dict[str, int] = dict(CODES)
+for _status in (OVERFLOW, UNDERFLOW):
+    LABELS.setdefault(_status, max(LABELS.values()) + 1)
+LABEL_OF_CODE: dict[int, str] = {code: status for status, code in LABELS.items()}
 
 
 # --------------------------------------------------------------------------- points
@@ -300,6 +314,12 @@ def build_sweep(
     fixed = _fixed(at, names, swept)
     grid = parse_range(*range_, num=num, step=step)
     notes = _grid_notes(grid, swept, dtype)
+    from autograd_cli.inputs import check_cost, check_work
+
+    # Before SymPy loads: a derivative too large for the reference, or a chunk of
+    # points too many for it within --timeout (each chunk's truth has that deadline).
+    size = check_cost(expr, [partial or (swept,) * order], order)
+    check_work(size, grid.num, order, chunk=CHUNK, where="--range")
     sweep = Sweep(text, expr, names, swept, fixed, grid, dtype, backends, timeout, order,
                   mode, partial or (swept,) * order, device=device)
     return sweep, notes
@@ -371,6 +391,16 @@ class Chunk:
     errors: dict[str, Errors]
     #: Per point: 0, or the code of undefined / nondifferentiable (domain.CODES).
     special: np.ndarray | None = None
+    dtype: str = "float32"  # the dtype this chunk was compared in
+    #: Per point, for the outputs: 0, or the code (:data:`LABELS`) of undefined,
+    #: nondifferentiable, or overflow / underflow of any backend's result there
+    #: (a point has at most one: the last two exclude the first two and each other).
+    labels: np.ndarray | None = None
+    #: Per backend that left some points unjudged (labelled): which (keep only).
+    skipped: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Per point, computed on first use: where an intermediate leaves the dtype's range
+    #: (:func:`autograd_cli.domain.intermediate_range` codes).
+    intermediate: Callable[[], np.ndarray] | None = None
 
 
 class Sink(Protocol):
@@ -432,10 +462,12 @@ JUDGE_BLOCK = 1 << 16
 
 
 def _judge(data: Chunk, backend: str, derivative: np.ndarray, summary: _Summary,
-           tolerance: Tolerance, keep: bool) -> None:
+           tolerance: Tolerance, keep: bool, estimate: np.ndarray | None = None) -> None:
     """One backend's errors over a chunk, reduced into its summary block by block; the
-    arrays are kept on ``data`` for the sinks only if ``keep``."""
+    arrays are kept on ``data`` for the sinks only if ``keep``. ``estimate``: the
+    backend's own error estimate per point (finite-diff), checked against its error."""
     parts: list[Errors] = []
+    skips: list[tuple[int, np.ndarray]] = []
     row = summary.row
     for a in range(0, data.x.size, JUDGE_BLOCK):
         b = a + JUDGE_BLOCK
@@ -453,18 +485,65 @@ def _judge(data: Chunk, backend: str, derivative: np.ndarray, summary: _Summary,
             if skip is not None:
                 overflow &= ~skip
                 underflow &= ~skip
+            if data.intermediate is not None and not judged.passed.all():
+                codes = data.intermediate()[a:b]
+                failing = ~judged.passed & ~overflow & ~underflow
+                if skip is not None:
+                    failing &= ~skip
+                inside_over = failing & (codes == RANGE_CODES[OVERFLOW])
+                inside_under = failing & (codes == RANGE_CODES[UNDERFLOW])
+                row.intermediate_overflow += int(np.count_nonzero(inside_over))
+                row.intermediate_underflow += int(np.count_nonzero(inside_under))
+                overflow |= inside_over
+                underflow |= inside_under
             row.overflow += int(np.count_nonzero(overflow))
             row.underflow += int(np.count_nonzero(underflow))
+            if overflow.any() or underflow.any():
+                _label_range(data, a, overflow, underflow)
             skip = overflow | underflow if skip is None else skip | overflow | underflow
         summary.add(data.x[a:b], derivative[a:b], judged, skip)
+        if estimate is not None:
+            _check_estimate(row, estimate[a:b], judged.absolute, skip)
         if keep:
             parts.append(judged)
+            if skip is not None and skip.any():
+                skips.append((a, skip))
     if keep:
+        if skips:
+            skipped = np.zeros(data.x.size, dtype=bool)
+            for a, skip in skips:
+                skipped[a:a + skip.size] = skip
+            data.skipped[backend] = skipped
         data.derivatives[backend] = derivative
         data.errors[backend] = Errors(*(
             np.concatenate([getattr(p, name) for p in parts])
             for name in ("absolute", "relative", "ulps", "passed")
         ))
+
+
+def _check_estimate(row: SweepRow, estimate: np.ndarray, absolute: np.ndarray,
+                    skip: np.ndarray | None) -> None:
+    """Fold a block of a backend's own error estimates into its row: the largest, and
+    how often the error against the truth was larger (the estimate failed to bound it)."""
+    judged = np.isfinite(estimate) & np.isfinite(absolute)
+    if skip is not None:
+        judged &= ~skip
+    if not judged.any():
+        return
+    largest = float(np.max(estimate, where=judged, initial=0.0))
+    row.max_error_estimate = largest if row.max_error_estimate is None else max(
+        row.max_error_estimate, largest)
+    row.estimate_exceeded += int(np.count_nonzero(judged & (absolute > estimate)))
+
+
+def _label_range(data: Chunk, start: int, overflow: np.ndarray, underflow: np.ndarray) -> None:
+    """Mark a block's over- and underflowing points in the chunk's per-point labels
+    (a point is labelled when any backend's result there is)."""
+    if data.labels is None:
+        data.labels = np.zeros(data.x.size, dtype=np.int8)
+    block = data.labels[start:start + overflow.size]
+    block[overflow] = LABELS[OVERFLOW]
+    block[underflow] = LABELS[UNDERFLOW]
 
 
 def run_sweep(
@@ -480,17 +559,20 @@ def run_sweep(
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
     strict: bool = False,
+    pool: Pool | None = None,
 ) -> SweepReport:
     """Run every backend over the sweep chunk by chunk and reduce what they got wrong.
 
     ``values`` also computes the exact f (for CSV and arrays); ``progress`` is told
     (points done, points in all) after each chunk. Undefined and non-differentiable
     points (:mod:`autograd_cli.domain`) and over/underflowing results are counted, not
-    judged; ``strict`` makes them fail the sweep.
+    judged; ``strict`` makes them fail the sweep. With a ``pool`` (see
+    :func:`run_sweeps`) its workers take the chunks and it is left open; ``jobs``,
+    ``isolate`` and ``verbose`` are then the pool's.
     """
     from autograd_cli import runner
     from autograd_cli.backends import backend_class
-    from autograd_cli.backends.analytic import round_double_double
+    from autograd_cli.backends.analytic import Deadline, round_double_double
     from autograd_cli.backends.sweep_reference import (
         ACCEPT_BITS,
         FUNCTIONS_IN_MPMATH,
@@ -513,7 +595,8 @@ def run_sweep(
             summaries[key] = _Summary(SweepRow(
                 name, _method(name, backend_class, mode, sweep.order),
                 _version(name, backend_class), sweep.dtype, sweep.label, "ok",
-                order=sweep.order, mode=mode, series=key))
+                order=sweep.order, mode=mode, series=key,
+                device=_device(name, backend_class, sweep.device)))
     if ANALYTIC in summaries:
         summaries[ANALYTIC].row.method = "sympy.diff + double-double"
     active = {key for key, summary in summaries.items() if summary.row.backend != ANALYTIC}
@@ -530,8 +613,11 @@ def run_sweep(
     recomputed = 0
     keep = bool(sinks)  # whole error arrays per chunk, only for outputs that show points
     total = sweep.size
-    pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose) if frameworks \
-        else None
+    own = pool is None
+    if own and frameworks:
+        pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+    if not frameworks:
+        pool = None
     bounds = [(lo, min(lo + chunk, total)) for lo in range(0, total, chunk)]
     special = SpecialRuns(sweep.label)
     try:
@@ -543,14 +629,20 @@ def run_sweep(
                 inputs = request.inputs()
                 x = inputs[sweep.swept]
                 points = {name: a.astype(np.float64) for name, a in inputs.items()}
-                exact = truth(points)
+                deadline = Deadline(sweep.timeout)  # each chunk's truth gets --timeout
+                with deadline.alarm():
+                    exact = truth(points, deadline=deadline)
                 hi_exact, lo_exact = exact.derivatives[sweep.label]
                 data = Chunk(lo, x, None if exact.values is None else exact.values[0],
-                             hi_exact, lo_exact, {}, {})
+                             hi_exact, lo_exact, {}, {}, dtype=sweep.dtype)
                 labels = classify(sweep.expr, points, (sweep.label,), sweep.text,
                                   max_exact=MAX_EXACT - special.checked)
+                hi_exact, lo_exact = labels.exact_for(sweep.label, hi_exact, lo_exact)
+                data.exact, data.exact_lo = hi_exact, lo_exact
+                data.intermediate = _intermediates(sweep, points, hi_exact)
                 if labels.any():
                     data.special = labels.codes[sweep.label]
+                    data.labels = data.special.astype(np.int8)
                 special.add(lo, points[sweep.swept], labels)
                 if ANALYTIC in summaries:  # judged while the workers still compute
                     rounded = round_double_double(hi_exact, lo_exact, sweep.dtype)
@@ -567,12 +659,17 @@ def run_sweep(
                 key = series_name(result.backend, own_mode(result.backend, mode), sweep.mode)
                 summary = summaries[key]
                 summary.row.seconds += result.seconds
+                summary.row.device = result.device
                 if result.status != "ok":
                     summary.fail(result)
                     active.discard(key)
                     return
                 derivative = np.asarray(result.derivatives[sweep.label])
-                _judge(data, key, derivative, summary, tolerance, keep)
+                estimates = result.extra.get("error_estimate")
+                estimate = (np.asarray(estimates[sweep.label], dtype=np.float64)
+                            if isinstance(estimates, dict) and sweep.label in estimates
+                            else None)
+                _judge(data, key, derivative, summary, tolerance, keep, estimate)
 
             for m, mode in enumerate(sweep.modes):
                 if m:
@@ -596,7 +693,7 @@ def run_sweep(
             if k + 1 < len(bounds):
                 request = following
     finally:
-        if pool is not None:
+        if own and pool is not None:
             pool.close()
 
     method = "double-double arithmetic, " + (
@@ -632,22 +729,103 @@ def run_sweep(
         order=sweep.order,
         mode=sweep.mode,
         wrt=sweep.label,
+        device=sweep.device,
     )
+
+
+def run_sweeps(
+    sweeps: Sequence[Sweep],
+    tolerances: Sequence[Tolerance],
+    *,
+    jobs: int | None = None,
+    isolate: bool = True,
+    verbose: bool = False,
+    notes: Sequence[str] = (),
+    sinks: Callable[[str], Sequence[Sink]] | Sequence[Sink] = (),
+    values: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = CHUNK,
+    strict: bool = False,
+) -> SweepReport:
+    """The same sweep in several dtypes (a :class:`Sweep` and a tolerance each), one
+    dtype after the other, as one report (:func:`report.merge_sweeps`). One pool of
+    workers serves them all, so each framework loads once. ``sinks`` are shared by
+    every dtype (each chunk names its dtype), or given per dtype by a function of it;
+    ``progress`` counts the points of all dtypes."""
+    from autograd_cli import runner
+    from autograd_cli.report import merge_sweeps
+
+    frameworks = list(dict.fromkeys(
+        name for s in sweeps for name in s.backends if name != ANALYTIC))
+    pool = None
+    if len(sweeps) > 1 and frameworks:
+        pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+    total = sum(s.size for s in sweeps)
+    reports = []
+    try:
+        done = 0
+        for one, tolerance in zip(sweeps, tolerances, strict=True):
+
+            def told(points: int, _: int, before: int = done) -> None:
+                if progress is not None:
+                    progress(before + points, total)
+
+            reports.append(run_sweep(
+                one, tolerance, jobs=jobs, isolate=isolate, verbose=verbose, notes=notes,
+                sinks=sinks(one.dtype) if callable(sinks) else sinks, values=values,
+                progress=told, chunk=chunk, strict=strict, pool=pool,
+            ))
+            done += one.size
+    finally:
+        if pool is not None:
+            pool.close()
+    return merge_sweeps(reports)
+
+
+def _intermediates(sweep: Sweep, points: dict[str, np.ndarray],
+                   exact: np.ndarray) -> Callable[[], np.ndarray]:
+    """The chunk's intermediate-range codes, computed once and only if a backend
+    misses somewhere (most chunks never need them)."""
+    found: list[np.ndarray] = []
+
+    def codes() -> np.ndarray:
+        if not found:
+            found.append(intermediate_range(sweep.expr, points, sweep.dtype, sweep.label,
+                                            exact))
+        return found[0]
+
+    return codes
 
 
 def _range_warnings(rows: Sequence[SweepRow]) -> list[str]:
     """A line per kind of range event: which backends, how many points."""
     lines = []
-    for status, what in (("overflow", "the exact f' is beyond {dtype}'s range: inf is "
-                                      "the IEEE result"),
-                         ("underflow", "the exact f' is below {dtype}'s smallest normal "
-                                       "number: the result underflows")):
-        counts = {row.series: getattr(row, status) for row in rows if getattr(row, status)}
+    kinds = (
+        ("overflow", "", "the exact f' is beyond {dtype}'s range: inf is the IEEE result"),
+        ("underflow", "", "the exact f' is below {dtype}'s smallest normal number: the "
+                          "result underflows"),
+        ("overflow", "intermediate_", "an intermediate is beyond {dtype}'s range while the "
+                                      "exact f' is in it: the dtype, not the framework, "
+                                      "explains the miss"),
+        ("underflow", "intermediate_", "an intermediate underflows in {dtype} while the "
+                                       "exact f' is in range: the dtype, not the framework, "
+                                       "explains the miss"),
+    )
+    for status, inside, what in kinds:
+        counts = {row.series: _range_count(row, status, inside) for row in rows}
+        counts = {name: n for name, n in counts.items() if n}
         if counts:
             who = ", ".join(f"{name} {n:,}" for name, n in counts.items())
             lines.append(f"{status} at some points ({who}): "
                          + what.format(dtype=rows[0].dtype))
     return lines
+
+
+def _range_count(row: SweepRow, status: str, inside: str) -> int:
+    """Points labelled ``status`` because of an intermediate (``inside``) or of the
+    exact f' itself (not)."""
+    within = int(getattr(row, f"intermediate_{status}"))
+    return within if inside else int(getattr(row, status)) - within
 
 
 def series_name(backend: str, mode: str | None, asked: str) -> str:
@@ -681,6 +859,18 @@ def _method(name: str, backend_class: Callable[[str], Any], mode: str | None = N
         return str(backend_class(name).describe(mode or "reverse", order))
     except Exception:
         return ""
+
+
+def _device(name: str, backend_class: Callable[[str], Any], device: str) -> str:
+    """Where a backend computes when ``device`` is asked for: the CPU unless it has
+    that device (what its worker will confirm in each result)."""
+    if name == ANALYTIC:
+        return "cpu"
+    try:
+        devices = tuple(getattr(backend_class(name), "devices", ("cpu",)))
+    except Exception:
+        return device
+    return device if device in devices else "cpu"
 
 
 def _version(name: str, backend_class: Callable[[str], Any]) -> str | None:
@@ -725,22 +915,33 @@ def _text(array: np.ndarray) -> list[str]:
 class CsvSink:
     """One CSV row per point, written as each chunk is judged: the swept variable, the
     exact f and f', then each backend's f' with its absolute and ULP error (empty
-    where that backend could not run)."""
+    where that backend could not run), then the point's ``label`` (empty, or
+    undefined, nondifferentiable, overflow, underflow: see :data:`LABELS`).
 
-    def __init__(self, stream: TextIO, swept: str, backends: Sequence[str]) -> None:
+    With several ``dtypes`` a first column ``dtype`` names each row's, and the rows
+    come in one block per dtype (one header for all)."""
+
+    def __init__(self, stream: TextIO, swept: str, backends: Sequence[str],
+                 dtypes: Sequence[str] = ()) -> None:
         self.stream = stream
         self.backends = tuple(backends)
-        self.header = [swept, "f", "exact"]
+        self.with_dtype = len(dtypes) > 1
+        self.header = ["dtype"] if self.with_dtype else []
+        self.header += [swept, "f", "exact"]
         for name in self.backends:
             self.header += [name, f"{name}_abs_error", f"{name}_ulp_error"]
+        self.header.append("label")
+        self.written = False
 
     def chunk(self, data: Chunk) -> None:
-        if data.start == 0:  # written with the first rows: a refusal leaves nothing behind
+        if not self.written:  # written with the first rows: a refusal leaves nothing behind
             self.stream.write(",".join(self.header) + "\n")
+            self.written = True
         n = data.x.size
         blank = [""] * n
-        columns = [_text(data.x), blank if data.values is None else _text(data.values),
-                   _text(data.exact)]
+        columns = [[data.dtype] * n] if self.with_dtype else []
+        columns += [_text(data.x), blank if data.values is None else _text(data.values),
+                    _text(data.exact)]
         for name in self.backends:
             if name in data.derivatives:
                 judged = data.errors[name]
@@ -748,12 +949,21 @@ class CsvSink:
                             _text(judged.ulps)]
             else:
                 columns += [blank, blank, blank]
+        columns.append(blank if data.labels is None else label_texts(data.labels, ""))
         self.stream.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
 
 
+def label_texts(codes: np.ndarray, ordinary: Any) -> list[Any]:
+    """Each point's label by name (:data:`LABELS`); ``ordinary`` where it has none."""
+    names = np.array([ordinary, *(LABEL_OF_CODE.get(c, ordinary)
+                                  for c in range(1, max(LABEL_OF_CODE) + 1))], dtype=object)
+    return list(names[np.asarray(codes, dtype=np.intp)])
+
+
 def array_bytes(points: int, backends: int) -> int:
-    """Memory that --arrays keeps: x, f and f' plus three arrays per backend, float64."""
-    return points * 8 * (3 + 3 * backends)
+    """Memory that --arrays keeps: x, f and f' plus three arrays per backend, float64,
+    and a label byte per point."""
+    return points * (8 * (3 + 3 * backends) + 1)
 
 
 def available_memory() -> int | None:
@@ -771,27 +981,29 @@ def available_memory() -> int | None:
         return None
 
 
-def check_arrays_fit(points: int, backends: int) -> None:
+def check_arrays_fit(points: int, backends: int, dtypes: int = 1) -> None:
     """Refuse --arrays up front when keeping them would exhaust memory (half of what is
-    available, at most)."""
-    needed = array_bytes(points, backends)
+    available, at most); with several dtypes each keeps its own."""
+    needed = array_bytes(points, backends) * dtypes
     available = available_memory()
     if available is not None and needed > available // 2:
+        each = f" in each of {dtypes} dtypes" if dtypes > 1 else ""
         raise InputError(
-            f"--arrays: {points:,} points need about {needed / 2**30:.1f} GiB for their "
+            f"--arrays: {points:,} points{each} need about {needed / 2**30:.1f} GiB for their "
             f"arrays, more than half the {available / 2**30:.1f} GiB available; use fewer "
             "points, or --format csv (streamed, any size)"
         )
 
 
 class ArraySink:
-    """Every point's numbers, kept for ``--format json --arrays``."""
+    """Every point's numbers, kept for ``--format json --arrays`` (one sink per dtype)."""
 
     def __init__(self, points: int, backends: Sequence[str]) -> None:
         self.backends = tuple(backends)
         self.x = np.full(points, np.nan)
         self.values = np.full(points, np.nan)
         self.exact = np.full(points, np.nan)
+        self.labels = np.zeros(points, dtype=np.int8)  # LABELS codes; 0: an ordinary point
         self.columns = {
             name: {key: np.full(points, np.nan) for key in ("derivative", "abs_error",
                                                              "ulp_error")}
@@ -804,31 +1016,37 @@ class ArraySink:
         self.exact[where] = data.exact
         if data.values is not None:
             self.values[where] = data.values
+        if data.labels is not None:
+            self.labels[where] = data.labels
         for name, derivative in data.derivatives.items():
             judged = data.errors[name]
             self.columns[name]["derivative"][where] = derivative
             self.columns[name]["abs_error"][where] = judged.absolute
             self.columns[name]["ulp_error"][where] = judged.ulps
 
-    def write(self, stream: TextIO, swept: str, failed: Sequence[str]) -> None:
-        """The ``arrays`` object of the JSON output, written piece by piece."""
+    def write(self, stream: TextIO, swept: str, failed: Sequence[str], indent: str = "") -> None:
+        """The ``arrays`` object of the JSON output, written piece by piece (``indent``:
+        more leading space on every line, for an object nested one level deeper)."""
+        pad = indent + "    "
         stream.write("{")
         for key, array in ((swept, self.x), ("f", self.values), ("exact", self.exact)):
-            stream.write(f"\n    {_json_key(key)}: ")
+            stream.write(f"\n{pad}{_json_key(key)}: ")
             _write_numbers(stream, array)
             stream.write(",")
-        stream.write('\n    "backends": {')
+        stream.write(f'\n{pad}"labels": ')
+        _write_labels(stream, self.labels)
+        stream.write(f',\n{pad}"backends": {{')
         for j, name in enumerate(self.backends):
-            stream.write(("," if j else "") + f"\n      {_json_key(name)}: ")
+            stream.write(("," if j else "") + f"\n{pad}  {_json_key(name)}: ")
             if name in failed:
                 stream.write("null")
                 continue
             stream.write("{")
             for i, (key, array) in enumerate(self.columns[name].items()):
-                stream.write(("," if i else "") + f"\n        {_json_key(key)}: ")
+                stream.write(("," if i else "") + f"\n{pad}    {_json_key(key)}: ")
                 _write_numbers(stream, array)
-            stream.write("\n      }")
-        stream.write("\n    }\n  }")
+            stream.write(f"\n{pad}  }}")
+        stream.write(f"\n{pad}}}\n{indent}  }}")
 
 
 def _json_key(key: str) -> str:
@@ -838,10 +1056,12 @@ def _json_key(key: str) -> str:
 
 
 def write_json(
-    stream: TextIO, report: SweepReport, arrays: ArraySink | None = None
+    stream: TextIO, report: SweepReport,
+    arrays: ArraySink | Mapping[str, ArraySink] | None = None,
 ) -> None:
     """The sweep's JSON: the summary, and with ``arrays`` every point's numbers under
-    ``"arrays"`` (streamed, so the text is never held whole)."""
+    ``"arrays"`` (streamed, so the text is never held whole). With several dtypes
+    ``arrays`` maps each dtype to its sink, and so does the ``"arrays"`` object."""
     import json
 
     text = json.dumps(report.to_dict(), indent=2)
@@ -850,8 +1070,26 @@ def write_json(
         return
     assert text.endswith("\n}")
     stream.write(text[:-2] + ',\n  "arrays": ')
-    arrays.write(stream, report.swept, [row.series for row in report.rows if row.failed])
+    if isinstance(arrays, ArraySink):
+        arrays.write(stream, report.swept, [row.series for row in report.rows if row.failed])
+    else:
+        stream.write("{")
+        for j, (dtype, sink) in enumerate(arrays.items()):
+            failed = [row.series for row in report.rows if row.failed and row.dtype == dtype]
+            stream.write(("," if j else "") + f"\n    {_json_key(dtype)}: ")
+            sink.write(stream, report.swept, failed, indent="  ")
+        stream.write("\n  }")
     stream.write("\n}\n")
+
+
+def _write_labels(stream: TextIO, codes: np.ndarray, piece: int = 1 << 16) -> None:
+    """A JSON list of each point's label: null, or "undefined", "overflow", ..."""
+    stream.write("[")
+    for start in range(0, codes.size, piece):
+        names = label_texts(codes[start:start + piece], None)
+        text = ", ".join("null" if name is None else f'"{name}"' for name in names)
+        stream.write((", " if start else "") + text)
+    stream.write("]")
 
 
 def _write_numbers(stream: TextIO, array: np.ndarray | None, piece: int = 1 << 16) -> None:
@@ -867,95 +1105,164 @@ def _write_numbers(stream: TextIO, array: np.ndarray | None, piece: int = 1 << 1
     stream.write("]")
 
 
+class _PlotLayer:
+    """One dtype's share of a :class:`PlotSink`: its points, truth, series and labels."""
+
+    def __init__(self, points: int, backends: Sequence[str], full: bool) -> None:
+        self.points = points
+        self.full = full
+        keys = ["x", "exact"]
+        for name in backends:
+            keys += [f"{name}:d", f"{name}:u"]
+        ends = ("",) if full else (":min", ":max")
+        size = points if full else PLOT_BINS
+        self.store = {key + end: np.full(size, np.nan) for key in keys for end in ends}
+        self.seen: set[str] = set()
+        #: Full: each point's label code. Binned: per code (row) and bin, how many
+        #: labelled points it holds and the least and largest x among them.
+        self.codes = np.zeros(size if full else 0, dtype=np.int8)
+        rows = 0 if full else max(LABEL_OF_CODE) + 1
+        self.count = np.zeros((rows, size), dtype=np.int64)
+        self.low = np.full((rows, size), np.inf)
+        self.high = np.full((rows, size), -np.inf)
+
+    def add(self, data: Chunk) -> None:
+        n = data.x.size
+        series = {"x": data.x, "exact": data.exact}
+        for name, derivative in data.derivatives.items():
+            self.seen.add(name)
+            series[f"{name}:d"] = derivative
+            ulps = np.abs(data.errors[name].ulps)
+            skipped = data.skipped.get(name)  # not judged: its band says why, no error
+            series[f"{name}:u"] = ulps if skipped is None else np.where(skipped, np.nan, ulps)
+        if self.full:
+            for key, array in series.items():
+                self.store[key][data.start:data.start + n] = array
+            if data.labels is not None:
+                self.codes[data.start:data.start + n] = data.labels
+            return
+        index = np.arange(data.start, data.start + n, dtype=np.int64)
+        bins = index * PLOT_BINS // self.points
+        starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+        used = bins[starts]
+        for key, array in series.items():
+            values = np.asarray(array, dtype=np.float64)
+            low, high = self.store[f"{key}:min"], self.store[f"{key}:max"]
+            low[used] = np.fmin(low[used], np.fmin.reduceat(values, starts))
+            high[used] = np.fmax(high[used], np.fmax.reduceat(values, starts))
+        if data.labels is None:
+            return
+        x = np.asarray(data.x, dtype=np.float64)
+        for code in np.unique(data.labels[data.labels > 0]).tolist():
+            where = np.flatnonzero(data.labels == code)
+            held = bins[where]
+            first = np.flatnonzero(np.r_[True, held[1:] != held[:-1]])
+            bin_of = held[first]
+            self.count[code, bin_of] += np.diff(np.r_[first, where.size])
+            self.low[code, bin_of] = np.minimum(self.low[code, bin_of],
+                                                np.minimum.reduceat(x[where], first))
+            self.high[code, bin_of] = np.maximum(self.high[code, bin_of],
+                                                 np.maximum.reduceat(x[where], first))
+
+    def column(self, key: str) -> np.ndarray:
+        if self.full:
+            return self.store[key]
+        return np.column_stack([self.store[f"{key}:min"], self.store[f"{key}:max"]]).ravel()
+
+    def marks(self, dtype: str | None) -> list[Any]:
+        """Runs of labelled points (undefined, non-differentiable, overflow,
+        underflow), each from its first labelled x to its last; binned, a run of bins
+        holding the label, from the least such x in them to the largest (so a single
+        point is a single x however many points a bin holds)."""
+        from autograd_cli.domain import runs
+        from autograd_cli.plot import SpecialMark
+
+        found = []
+        if self.full:
+            x = self.store["x"]
+            found = [SpecialMark(LABEL_OF_CODE[code], float(x[first]), float(x[last]),
+                                 last - first + 1, dtype)
+                     for code, first, last in runs(self.codes)]
+        for code in range(1, self.count.shape[0]):
+            held = (self.count[code] > 0).astype(np.int8)
+            found += [SpecialMark(LABEL_OF_CODE[code], float(self.low[code, first]),
+                                  float(self.high[code, last]),
+                                  int(self.count[code, first:last + 1].sum()), dtype)
+                      for _, first, last in runs(held)]
+        return sorted(found, key=lambda m: (m.start, LABELS[m.status]))
+
+
 class PlotSink:
-    """What the figure needs: every point up to PLOT_FULL points, beyond that the
-    min/max of each of PLOT_BINS runs of points (the figure's own envelope, built
-    chunk by chunk, so a one-point spike still shows)."""
+    """What the figure needs: every point up to PLOT_FULL points (over all dtypes),
+    beyond that the min/max of each of PLOT_BINS runs of points (the figure's own
+    envelope, built chunk by chunk, so a one-point spike still shows). Chunks of
+    several dtypes (a dtype list) each go to their dtype's layer: one series per
+    backend and dtype, labelled with the dtype."""
 
     def __init__(
         self,
         points: int,
         backends: Sequence[str],
         latex: tuple[str | None, str | None] = (None, None),
+        dtypes: int = 1,
     ) -> None:
         self.points = points
         self.backends = tuple(backends)
         self.latex = latex
-        self.full = points <= PLOT_FULL
-        keys = ["x", "exact"]
-        for name in self.backends:
-            keys += [f"{name}:d", f"{name}:u"]
-        ends = ("",) if self.full else (":min", ":max")
-        size = points if self.full else PLOT_BINS
-        self.store = {key + end: np.full(size, np.nan) for key in keys for end in ends}
-        self.seen: set[str] = set()
-        self.codes = np.zeros(size, dtype=np.int8)  # undefined/nondifferentiable, per point
-        self.coded = np.zeros(size, dtype=np.int64)  # or bin: how many points it holds
+        self.full = points * max(dtypes, 1) <= PLOT_FULL
+        self.layers: dict[str, _PlotLayer] = {}
 
     def chunk(self, data: Chunk) -> None:
-        n = data.x.size
-        series = {"x": data.x, "exact": data.exact}
-        for name, derivative in data.derivatives.items():
-            self.seen.add(name)
-            series[f"{name}:d"] = derivative
-            series[f"{name}:u"] = np.abs(data.errors[name].ulps)
-        if self.full:
-            for key, array in series.items():
-                self.store[key][data.start:data.start + n] = array
-            if data.special is not None:
-                self.codes[data.start:data.start + n] = data.special
-                self.coded[data.start:data.start + n] = data.special > 0
-            return
-        index = np.arange(data.start, data.start + n, dtype=np.int64)
-        bins = index * PLOT_BINS // self.points
-        starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-        used = bins[starts]
-        if data.special is not None:
-            self.codes[used] = np.maximum(self.codes[used],
-                                          np.maximum.reduceat(data.special, starts))
-            self.coded[used] += np.add.reduceat((data.special > 0).astype(np.int64), starts)
-        for key, array in series.items():
-            values = np.asarray(array, dtype=np.float64)
-            low, high = self.store[f"{key}:min"], self.store[f"{key}:max"]
-            low[used] = np.fmin(low[used], np.fmin.reduceat(values, starts))
-            high[used] = np.fmax(high[used], np.fmax.reduceat(values, starts))
+        layer = self.layers.get(data.dtype)
+        if layer is None:
+            layer = self.layers[data.dtype] = _PlotLayer(self.points, self.backends, self.full)
+        layer.add(data)
 
     def figure_data(self, report: SweepReport) -> Any:
-        """The figure's input (:class:`autograd_cli.plot.SweepFigureData`)."""
+        """The figure's input (:class:`autograd_cli.plot.SweepFigureData`). With
+        several dtypes the figure's x and exact curve are those of the most precise
+        one, and each series carries its own dtype's x."""
         from autograd_cli.plot import Series, SweepFigureData
 
-        def column(key: str) -> np.ndarray:
-            if self.full:
-                return self.store[key]
-            return np.column_stack([self.store[f"{key}:min"], self.store[f"{key}:max"]]).ravel()
-
-        x = column("x")  # a run's (min, max) drawn from its first x to its last
-        rows = {row.series: row for row in report.rows}
+        dtypes = [d for d in report.dtypes if d in self.layers] or list(self.layers)
+        several = len(dtypes) > 1
+        base = min(dtypes, key=lambda d: float(finfo(d).eps))
+        rows = {(row.series, row.dtype): row for row in report.rows}
         series = [
-            Series(backend=name, label=_label(rows[name]), derivative=column(f"{name}:d"),
-                   ulp_error=column(f"{name}:u"))
-            for name in self.backends if name in self.seen
+            Series(backend=name, label=_label(rows[name, dtype]),
+                   derivative=layer.column(f"{name}:d"), ulp_error=layer.column(f"{name}:u"),
+                   dtype=dtype, x=layer.column("x") if several else None)
+            for name in self.backends
+            for dtype in dtypes
+            for layer in (self.layers[dtype],)
+            if name in layer.seen
         ]
         notes: tuple[str, ...] = ()
         if not self.full:
             notes = (f"{self.points:,} points drawn as the min/max of {PLOT_BINS:,} runs",)
+        special = [mark for dtype in dtypes
+                   for mark in self.layers[dtype].marks(dtype if several else None)]
+        if several:  # a mark every dtype has (a pole at 0) is drawn once, for all
+            shared = set.intersection(*(
+                {(m.status, m.start, m.stop, m.points) for m in special if m.dtype == d}
+                for d in dtypes))
+            special = [replace(m, dtype=None) for m in special if m.dtype == dtypes[0]
+                       and (m.status, m.start, m.stop, m.points) in shared] + [
+                m for m in special if (m.status, m.start, m.stop, m.points) not in shared]
+            special.sort(key=lambda m: (m.start, LABELS[m.status]))
         return SweepFigureData(
-            x=x, exact=column("exact"), series=series, expression=report.exact_expression,
-            derivative=report.derivative_expressions[report.label], dtype=report.dtype,
-            wrt=report.swept, partial=partial_of(report.label), notes=notes, special=self.marks(),
+            x=self.layers[base].column("x"), exact=self.layers[base].column("exact"),
+            series=series, expression=report.exact_expression,
+            derivative=report.derivative_expressions[report.label], dtype=base,
+            wrt=report.swept, partial=partial_of(report.label), notes=notes, special=special,
             expression_latex=self.latex[0], derivative_latex=self.latex[1],
         )
 
     def marks(self) -> list[Any]:
-        """Runs of undefined / non-differentiable points, for the figure."""
-        from autograd_cli.domain import STATUS_OF_CODE, runs
-        from autograd_cli.plot import SpecialMark
-
-        low = self.store["x" if self.full else "x:min"]
-        high = self.store["x" if self.full else "x:max"]
-        return [SpecialMark(STATUS_OF_CODE[code], float(low[first]), float(high[last]),
-                            int(self.coded[first:last + 1].sum()))
-                for code, first, last in runs(self.codes)]
+        """Runs of labelled points, for the figure (every dtype's, named when several)."""
+        several = len(self.layers) > 1
+        return [mark for dtype, layer in self.layers.items()
+                for mark in layer.marks(dtype if several else None)]
 
 
 def _label(row: SweepRow) -> str:
@@ -996,13 +1303,14 @@ def build_sweep_request(
     timeout: float = 120.0,
     order: int = 1,
     mode: str = "reverse",
+    device: str = "cpu",
 ) -> Request:
     """A sweep as one point Request (every point a row): for suites, whose sweeps are
     short and judged point by point by :func:`check.run_check`."""
     sweep, _ = build_sweep(
         text, (str(start), str(stop)), num=None if num is None else str(num),
         step=None if step is None else str(step), at=at, wrt=wrt, dtype=dtype,
-        backends=backends, timeout=timeout, order=order, mode=mode,
+        backends=backends, timeout=timeout, order=order, mode=mode, device=device,
     )
     return sweep.request(0, sweep.size)
 
@@ -1010,7 +1318,7 @@ def build_sweep_request(
 def save_plot(request: Request, report: Any, path: Path) -> None:
     """The sweep figure of a point Report over a swept Request (see
     :func:`build_sweep_request`)."""
-    from autograd_cli.domain import STATUS_OF_CODE, runs
+    from autograd_cli.domain import runs
     from autograd_cli.plot import Series, SpecialMark, SweepFigureData, build_figure, save_figure
 
     label = request.wrt[0]
@@ -1026,9 +1334,14 @@ def save_plot(request: Request, report: Any, path: Path) -> None:
         return next(row.method for row in rows if (row.backend, row.mode) == key)
 
     first = [row for row in rows if (row.backend, row.mode) == keys[0]]
-    codes = np.array([CODES.get(row.status, 0) for row in first], dtype=np.int8)
+    # A point's label: any series' (undefined and kinks are every row's; over- and
+    # underflow exclude them and each other, so the largest code is the one there).
+    codes = np.zeros(len(first), dtype=np.int8)
+    for key in keys:
+        statuses = [row.status for row in rows if (row.backend, row.mode) == key]
+        codes = np.maximum(codes, np.array([LABELS.get(s, 0) for s in statuses], dtype=np.int8))
     xs = [row.point[swept] for row in first]
-    marks = [SpecialMark(STATUS_OF_CODE[code], xs[a], xs[b], b - a + 1)
+    marks = [SpecialMark(LABEL_OF_CODE[code], xs[a], xs[b], b - a + 1)
              for code, a, b in runs(codes)]
     data = SweepFigureData(
         x=np.array([row.point[swept] for row in first], dtype=np.float64),
@@ -1087,6 +1400,8 @@ class Progress:
 __all__ = [
     "CHUNK",
     "DEFAULT_NUM",
+    "LABELS",
+    "LABEL_OF_CODE",
     "MAX_POINTS",
     "ArraySink",
     "Chunk",
@@ -1099,9 +1414,11 @@ __all__ = [
     "build_sweep_request",
     "check_arrays_fit",
     "draw",
+    "label_texts",
     "open_output",
     "parse_range",
     "run_sweep",
+    "run_sweeps",
     "save_plot",
     "write_json",
 ]

@@ -190,3 +190,25 @@ def test_runs_in_process_and_extra_crosses_both_paths() -> None:
     for k in ("x", "y"):
         assert estimate[k].shape == (2,)
         assert np.all(np.abs(fd.derivatives[k] - exact.derivatives[k]) <= estimate[k])
+
+
+def test_estimate_shown_beside_the_true_error(gradcheck) -> None:
+    """Table and JSON put finite-diff's own estimate next to its error against the
+    truth, and the estimate bounds that error; other rows have none."""
+    import json
+
+    args = ["abs(x)*exp(x)", "--at", "0.3", "--at", "-1.5", "--backends",
+            "analytic,finite-diff,torch"]
+    done = gradcheck(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["results"]
+    estimated = [row for row in rows if row["error_estimate"] is not None]
+    assert {row["backend"] for row in estimated} == {"finite-diff"}
+    assert len(estimated) == 2
+    for row in estimated:
+        assert 0 < row["abs_error"] <= row["error_estimate"]
+    table = gradcheck(*args)
+    header = next(line for line in table.stdout.splitlines() if "abs err" in line)
+    assert header.index("abs err") < header.index("est. err") < header.index("rel err")
+    plain = gradcheck("abs(x)*exp(x)", "--at", "0.3", "--backends", "analytic,torch")
+    assert "est. err" not in plain.stdout

@@ -234,9 +234,12 @@ def test_a_backend_failing_midway_is_a_row_and_exit_code_3(
 
 def test_arrays_are_refused_when_they_would_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sweep, "available_memory", lambda: 2**30)
-    sweep.check_arrays_fit(10**6, 3)  # 96 MB of 1 GiB
-    with pytest.raises(InputError, match=r"--arrays: 100,000,000 points need about 8\.9 GiB"):
+    sweep.check_arrays_fit(10**6, 3)  # 97 MB of 1 GiB
+    with pytest.raises(InputError, match=r"--arrays: 100,000,000 points need about 9\.0 GiB"):
         sweep.check_arrays_fit(10**8, 3)
+    sweep.check_arrays_fit(2 * 10**6, 3)
+    with pytest.raises(InputError, match=r"2,000,000 points in each of 4 dtypes need about 0\.7"):
+        sweep.check_arrays_fit(2 * 10**6, 3, dtypes=4)  # each dtype keeps its own arrays
 
 
 def test_suite_helpers_build_a_point_request_and_plot_it(tmp_path: Path) -> None:
@@ -297,8 +300,10 @@ def test_table_and_csv_shapes(gradcheck, tmp_path: Path) -> None:
     assert result.stdout == ""
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert list(rows[0]) == ["x", "f", "exact", "analytic", "analytic_abs_error",
-                             "analytic_ulp_error", "torch", "torch_abs_error", "torch_ulp_error"]
+                             "analytic_ulp_error", "torch", "torch_abs_error", "torch_ulp_error",
+                             "label"]
     assert [r["x"] for r in rows] == ["-1.0", "-0.5", "0.0", "0.5", "1.0"]
+    assert [r["label"] for r in rows] == [""] * 5
     assert [float(r["exact"]) for r in rows] == [3.0, 2.5, 5.0, 10.5, 19.0]
     assert [float(r["f"]) for r in rows] == [3.0, 4.25, 6.0, 9.75, 17.0]
     assert all(float(r["torch_ulp_error"]) == 0 for r in rows)
@@ -396,3 +401,50 @@ def test_figure_title_is_typeset_from_our_tree() -> None:
     f_tex, d_tex = sweep.latex_of(parse("2*x**3+4*x**2+5*x+6"), "x")
     assert f_tex == "2 x^{3} + 4 x^{2} + 5 x + 6"
     assert d_tex == "6 x^{2} + 8 x + 5"
+
+
+def test_finite_diff_estimate_is_reported_beside_its_error(gradcheck) -> None:
+    """A sweep's finite-diff row carries its largest own error estimate and how often
+    the true error exceeded it (never, for a smooth expression); the table shows it."""
+    args = ["sin(x)*exp(x)", "--range", "-2", "2", "--num", "1001", "--backends",
+            "analytic,finite-diff,torch"]
+    done = gradcheck(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["backend"]: r for r in json.loads(done.stdout)["results"]}
+    fd = rows["finite-diff"]
+    assert 0 < fd["max_abs_error"] <= fd["max_error_estimate"] < 1e-3
+    assert fd["estimate_exceeded"] == 0
+    assert rows["torch"]["max_error_estimate"] is None
+    table = gradcheck(*args)
+    header = next(line for line in table.stdout.splitlines() if "max abs err" in line)
+    assert header.index("max abs err") < header.index("max est. err") < header.index("max rel")
+
+
+def test_an_overflowing_intermediate_is_labelled_not_a_mismatch(gradcheck) -> None:
+    """exp(100*x)/exp(100*x) in float32: exp(100*x) overflows from x = 0.89 on, so torch
+    gets nan where the exact f' is 0. Counted as overflow (an intermediate's), labelled
+    per point, explained on stderr; --strict counts it."""
+    args = ["exp(100*x)/exp(100*x)", "--range", "0", "1", "--num", "101", "--backends",
+            "analytic,torch"]
+    done = gradcheck(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    torch_row = next(r for r in json.loads(done.stdout)["results"] if r["backend"] == "torch")
+    assert torch_row["mismatches"] == 0
+    assert torch_row["overflow"] == torch_row["intermediate_overflow"] == 12
+    assert ("warning: overflow at some points (torch 12): an intermediate is beyond "
+            "float32's range") in done.stderr
+    assert "the exact f' is beyond" not in done.stderr
+    rows = list(csv.DictReader(io.StringIO(gradcheck(*args, "--format", "csv").stdout)))
+    assert [r["label"] for r in rows if float(r["x"]) >= 0.885] == ["overflow"] * 12
+    assert {r["label"] for r in rows if float(r["x"]) < 0.885} == {""}
+    assert gradcheck(*args, "--strict").returncode == 1
+
+
+def test_zero_to_the_y_along_y_is_smooth_except_at_zero(gradcheck) -> None:
+    """x**y at x = 0 along y: 0 for y > 0 (derivative 0, as torch says), a jump at y = 0."""
+    done = gradcheck("x**y", "--range", "0", "2", "--num", "5", "--at", "x=0", "--wrt", "y",
+                     "--backends", "analytic,torch", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    torch_row = next(r for r in json.loads(done.stdout)["results"] if r["backend"] == "torch")
+    assert (torch_row["mismatches"], torch_row["nondifferentiable"], torch_row["max_abs_error"]
+            ) == (0, 1, 0.0)
