@@ -268,7 +268,7 @@ class Pool:
     def _plan(self, name: str, dtype: str, device: str = "cpu") -> _Plan | BackendResult:
         """What this process knows about a backend without importing its framework; a
         backend that cannot run gets its row here, without spawning anything."""
-        plan = self._plans.get(name)
+        plan = self._plans.get(f"{name}@{device}") or self._plans.get(name)
         if plan is None:
             plan = self._plans[name] = _inspect(name)
         if isinstance(plan, _Refusal):
@@ -280,9 +280,11 @@ class Pool:
         return plan
 
     def _refuse(self, row: BackendResult) -> None:
-        """Remember a backend whose framework failed to import, so it is not retried."""
+        """Remember a backend whose framework failed to import, so it is not retried;
+        one that could not reach a device (cuda) only for that device."""
         if row.status == "unavailable" and row.reason is not None:
-            self._plans[row.backend] = _Refusal("unavailable", row.reason, row.method,
+            key = row.backend if row.device == "cpu" else f"{row.backend}@{row.device}"
+            self._plans[key] = _Refusal("unavailable", row.reason, row.method,
                                                 row.version)
 
     def _ready_worker(self, plan: _Plan) -> tuple[_Worker, bool]:

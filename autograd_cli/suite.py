@@ -34,7 +34,7 @@ from autograd_cli import config
 from autograd_cli.config import ConfigError, Invalid, describe
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
-from autograd_cli.model import ALL_DTYPES, MODE_CHOICES, Request, notation
+from autograd_cli.model import ALL_DTYPES, DEVICES, MODE_CHOICES, Request, notation
 from autograd_cli.report import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, Report
 from autograd_cli.verdicts import Tolerance, tolerance_for
 
@@ -163,6 +163,7 @@ OPTION_KEYS: dict[str, config.Validator] = {
     "timeout": config.number(open_minimum=True, maximum=config.MAX_TIMEOUT),
     "order": config.integer(1),
     "mode": config.choice(MODE_CHOICES, "mode"),
+    "device": config.choice(DEVICES, "device"),
 }
 CASE_KEYS: dict[str, config.Validator] = {
     "name": _text,
@@ -173,7 +174,8 @@ CASE_KEYS: dict[str, config.Validator] = {
 }
 TOP_KEYS = ("name", "description", "defaults", "case")
 #: Project settings that reach cases (the rest are run-wide: format, jobs, ...).
-INHERITED = ("dtype", "backends", "rtol", "atol", "max-ulps", "strict", "timeout", "mode")
+INHERITED = ("dtype", "backends", "rtol", "atol", "max-ulps", "strict", "timeout", "mode",
+             "device")
 
 
 # ----------------------------------------------------------------------------- model
@@ -408,7 +410,8 @@ def _request(text: str, options: Mapping[str, Any], dtype: str, chosen: tuple[st
     if "range" in options:
         return _sweep_request(text, options, dtype, chosen, wrt, timeout)
     return build_request(text, options["at"], wrt, dtype, chosen, timeout,
-                         order=options.get("order", 1), mode=options.get("mode", "reverse"))
+                         order=options.get("order", 1), mode=options.get("mode", "reverse"),
+                         device=options.get("device", "cpu"))
 
 
 def _sweep_request(
@@ -433,11 +436,18 @@ def _sweep_request(
             f"{MAX_CASE_POINTS:,}); use a larger step or a smaller num (the command line's "
             "sweeps stream any size)"
         )
-    return sweep.build_sweep_request(
+    request = sweep.build_sweep_request(
         text, repr(start), repr(stop), num=options.get("num"), step=options.get("step"),
         at=options.get("at", ()), wrt=wrt, dtype=dtype, backends=chosen, timeout=timeout,
         order=options.get("order", 1), mode=options.get("mode", "reverse"),
+        device=options.get("device", "cpu"),
     )
+    # A case's sweep is judged point by point in mpmath: the point checks' limit.
+    from autograd_cli.inputs import check_cost, check_work
+
+    size = check_cost(request.expr, request.partials, request.order)
+    check_work(size, request.size, request.order, where="--range")
+    return request
 
 
 def _check_expect(
@@ -774,6 +784,7 @@ def to_dict(suites: Sequence[Suite], results: Sequence[CaseResult],
                 "name": r.case.name,
                 "id": r.case.id,
                 "dtype": r.case.request.dtype,
+                "device": r.case.request.device,
                 "outcome": r.outcome,
                 "exit_code": r.exit_code,
                 "seconds": round(r.seconds, 6),

@@ -86,3 +86,59 @@ def test_an_unknown_device_is_a_usage_error(gradcheck) -> None:
     done = gradcheck(TUTORIAL, "--at", "0.5", "--device", "tpu")
     assert done.returncode == 2 and "'tpu' is not one of 'cpu', 'cuda'" in done.stderr
     assert done.stdout == ""
+
+
+SUITE = """
+name = "devices"
+[defaults]
+backends = "analytic,torch"
+[[case]]
+name = "gpu"
+expression = "sin(x)"
+at = 1.0
+device = "cuda"
+[[case]]
+name = "cpu"
+expression = "sin(x)"
+at = 1.0
+[[case]]
+name = "gpu-sweep"
+expression = "sin(x)"
+range = [0, 1]
+num = 3
+device = "cuda"
+"""
+
+
+def test_suites_take_a_device_per_case_and_from_the_command_line(gradcheck, tmp_path) -> None:
+    """A case's `device` reaches its backends; the pool's worker that could not reach
+    cuda still serves the next case on the CPU; --device overrides every case."""
+    if _has_gpu("torch"):
+        pytest.skip("this machine has a GPU")
+    path = tmp_path / "devices.toml"
+    path.write_text(SUITE)
+    done = gradcheck("suite", str(path), "--format", "json")
+    assert done.returncode == 3, done.stderr
+    cases = {c["name"]: c for c in json.loads(done.stdout)["cases"]}
+    assert {n: (c["device"], c["outcome"]) for n, c in cases.items()} == {
+        "gpu": ("cuda", "error"), "cpu": ("cpu", "passed"), "gpu-sweep": ("cuda", "error")}
+    torch_rows = [r for r in cases["gpu-sweep"]["report"]["results"] if r["backend"] == "torch"]
+    assert len(torch_rows) == 3
+    assert all((r["status"], r["device"], r["reason"]) == ("unavailable", "cuda", REASONS["torch"])
+               for r in torch_rows)
+    cpu_rows = cases["cpu"]["report"]["results"]
+    assert [(r["backend"], r["status"], r["device"]) for r in cpu_rows] == [
+        ("analytic", "ok", "cpu"), ("torch", "ok", "cpu")]
+    everywhere = gradcheck("suite", str(path), "--device", "cuda", "-k", "cpu", "--format",
+                           "json")
+    assert everywhere.returncode == 3
+    (case,) = json.loads(everywhere.stdout)["cases"]
+    assert case["device"] == "cuda" and case["outcome"] == "error"
+
+
+def test_a_bad_device_in_a_suite_is_a_config_error(gradcheck, tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(SUITE.replace('device = "cuda"', 'device = "tpu"', 1))
+    done = gradcheck("suite", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "device" in done.stderr and "tpu" in done.stderr
