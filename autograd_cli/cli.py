@@ -288,9 +288,19 @@ def check(
     color = output is None and fmt == "table" and sys.stdout.isatty() and not os.environ.get(
         "NO_COLOR"
     )
-    text = render(report, fmt, color=bool(color))
+    text = render(report, fmt, color=bool(color), width=_terminal_width(output))
     write_output(text, output)
     sys.exit(report.exit_code)
+
+
+def _terminal_width(output: Path | None) -> int | None:
+    """The terminal's width when the table goes to one (tables then fold to fit it);
+    None for a pipe or a file (tables keep their natural width)."""
+    if output is not None or not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _device_notes(device: str, backends: tuple[str, ...]) -> list[str]:
@@ -422,7 +432,8 @@ def _sweep(
         color = output is None and fmt == "table" and sys.stdout.isatty() and not os.environ.get(
             "NO_COLOR"
         )
-        write_output(render_sweep(report, fmt, color=bool(color)), output)
+        write_output(render_sweep(report, fmt, color=bool(color),
+                                  width=_terminal_width(output)), output)
     sys.exit(report.exit_code)
 
 

@@ -139,7 +139,7 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
         file=buffer,
         force_terminal=color,
         no_color=not color,
-        width=width or 160,
+        width=width or TABLE_WIDTH,
         highlight=False,
         soft_wrap=False,
     )
@@ -167,6 +167,11 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
     console.print(Text(report.verdict(), style=("green" if report.ok else "red") if color else ""))
     text = "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
     return text + "".join(f"\n{script}" for _, script in _scripts(report))
+
+
+#: How wide tables may grow when no width is given (a pipe, a file): wide ones (several
+#: dtypes, a device, finite-diff's estimate, long reasons) then stay unfolded.
+TABLE_WIDTH = 240
 
 
 def render_markdown(report: Report) -> str:
@@ -314,7 +319,7 @@ def render_sweep_table(
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color,
-                      width=width or 160, highlight=False, soft_wrap=False)
+                      width=width or TABLE_WIDTH, highlight=False, soft_wrap=False)
     for line in _sweep_headline(report):
         console.print(Text(line))
     console.print()

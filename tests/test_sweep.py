@@ -448,3 +448,15 @@ def test_zero_to_the_y_along_y_is_smooth_except_at_zero(gradcheck) -> None:
     torch_row = next(r for r in json.loads(done.stdout)["results"] if r["backend"] == "torch")
     assert (torch_row["mismatches"], torch_row["nondifferentiable"], torch_row["max_abs_error"]
             ) == (0, 1, 0.0)
+
+
+def test_wide_tables_keep_one_line_per_row_in_a_pipe(gradcheck) -> None:
+    """Several dtypes and finite-diff's estimate make a wide table: written to a pipe it
+    keeps each row on one line (its natural width) rather than folding cells."""
+    done = gradcheck("sin(x)", "--range", "0", "1", "--num", "101", "--dtype",
+                     "float32,float64", "--backends", "analytic,finite-diff")
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("float")]
+    assert len(rows) == 4
+    assert all(len(line.split("│")) == 14 for line in rows)
+    assert any("finite-diff │ complex step" in line for line in rows)
