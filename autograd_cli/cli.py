@@ -234,15 +234,17 @@ def check(
         dtypes = parse_dtypes(dtype)
     except InputError as error:
         fail(f"error: {error}")
-    if range_ is not None:
-        if show_code:
-            fail("error: --show-code is for point checks (--at), not sweeps")
-        _sweep(expression, range_, num, step, at, wrt, dtypes, backends,
-               (rtol, atol, max_ulps), timeout, jobs, not no_isolate, verbose, fmt, output,
-               plot, arrays, strict=strict, device=device, order=order, mode=mode)
     if show_code and fmt == "csv":
         fail("error: --show-code needs --format table, markdown or json (CSV has no room "
              "for scripts)")
+    if range_ is not None:
+        if show_code and arrays:
+            fail("error: --show-code and --arrays: choose one (--arrays writes JSON as it "
+                 "goes)")
+        _sweep(expression, range_, num, step, at, wrt, dtypes, backends,
+               (rtol, atol, max_ulps), timeout, jobs, not no_isolate, verbose, fmt, output,
+               plot, arrays, strict=strict, device=device, order=order, mode=mode,
+               show_code=show_code)
     for name, given in (("--num", num), ("--step", step), ("--plot", plot),
                         ("--arrays", arrays or None)):
         if given is not None:
@@ -351,6 +353,7 @@ def _sweep(
     device: str = "cpu",
     order: int = 1,
     mode: str = "reverse",
+    show_code: bool = False,
 ) -> NoReturn:
     """``check --range``: every refusal first, then the chunked sweep (once per dtype,
     one pool of workers for all), then its outputs (CSV streamed as it goes, the rest
@@ -432,8 +435,13 @@ def _sweep(
         color = output is None and fmt == "table" and sys.stdout.isatty() and not os.environ.get(
             "NO_COLOR"
         )
-        write_output(render_sweep(report, fmt, color=bool(color),
-                                  width=_terminal_width(output)), output)
+        if show_code:
+            from autograd_cli.show_code import sweep_scripts
+
+            for row, script in sweep_scripts(report, wrt, order, device):
+                row.code = script
+        text = render_sweep(report, fmt, color=bool(color), width=_terminal_width(output))
+        write_output(text, output)
     sys.exit(report.exit_code)
 
 

@@ -224,10 +224,13 @@ def render_sweep(
     """A sweep's summary: one row per backend (CSV is per point: see sweep.CsvSink)."""
     if fmt == "json":
         return json.dumps(report.to_dict(), indent=2) + "\n"
+    scripts = [row.code for row in report.rows if row.code is not None]
     if fmt == "markdown":
-        return render_sweep_markdown(report)
+        return render_sweep_markdown(report) + "".join(
+            f"\n```python\n{script.rstrip()}\n```\n" for script in scripts)
     if fmt == "table":
-        return render_sweep_table(report, color=color, width=width)
+        return render_sweep_table(report, color=color, width=width) + "".join(
+            f"\n{script}" for script in scripts)
     raise ValueError(f"no sweep summary in format {fmt!r}")
 
 

@@ -320,6 +320,8 @@ class SweepRow:
     #: points, and at how many of them the true error exceeded it.
     max_error_estimate: float | None = None
     estimate_exceeded: int = 0
+    #: --show-code: a script that reproduces this row at its worst point (None: none).
+    code: str | None = None
 
     def __post_init__(self) -> None:
         self.series = self.series or self.backend
@@ -364,6 +366,7 @@ class SweepRow:
             "max_error_estimate": json_number(self.max_error_estimate),
             "estimate_exceeded": self.estimate_exceeded,
             "seconds": round(self.seconds, 6),
+            **({"code": self.code} if self.code is not None else {}),
         }
 
 

@@ -373,4 +373,27 @@ def scripts(request: Request) -> dict[str, str]:
     return found
 
 
-__all__ = ["PRINTERS", "literal", "scripts", "source_ops"]
+def sweep_scripts(report: Any, wrt: tuple[str, ...], order: int,
+                  device: str) -> list[tuple[Any, str]]:
+    """For a sweep (:class:`report.SweepReport`): per framework row that has a printer
+    and a worst point, the script of a point check there: the sweep's worst point for
+    that row (largest ULP error), every other variable at its fixed value. A sweep of a
+    million points is no bug report; its worst point is."""
+    from autograd_cli.inputs import build_request
+
+    found: list[tuple[Any, str]] = []
+    for row in report.rows:
+        if row.backend not in PRINTERS or row.worst_at is None or row.failed:
+            continue
+        point = {**report.fixed, report.swept: row.worst_at}
+        at = tuple(f"{name}={literal(value)}" for name, value in point.items())
+        request = build_request(report.expression, at, wrt, row.dtype, (row.backend,),
+                                device=device, order=order, mode=row.mode or "reverse")
+        ulps = "" if row.max_ulp_error is None else f" ({row.max_ulp_error:.3g} ULP)"
+        where = f"{report.swept} = {literal(row.worst_at)}"
+        found.append((row, f"# the sweep's worst point for {row.series} in {row.dtype}: "
+                           f"{where}{ulps}\n" + PRINTERS[row.backend](request)))
+    return found
+
+
+__all__ = ["PRINTERS", "literal", "scripts", "source_ops", "sweep_scripts"]

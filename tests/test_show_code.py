@@ -110,5 +110,36 @@ def test_parentheses_follow_the_tree() -> None:
 def test_show_code_refusals(gradcheck) -> None:
     done = gradcheck(TUTORIAL, "--at", "0.5", "--show-code", "--format", "csv")
     assert done.returncode == 2 and "--show-code needs --format table" in done.stderr
-    done = gradcheck(TUTORIAL, "--range", "0", "1", "--show-code")
-    assert done.returncode == 2 and "--show-code is for point checks" in done.stderr
+    done = gradcheck(TUTORIAL, "--range", "0", "1", "--show-code", "--arrays", "--format",
+                     "json")
+    assert done.returncode == 2 and "--show-code and --arrays" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_sweep_shows_a_script_at_each_rows_worst_point(gradcheck, tmp_path: Path) -> None:
+    """--show-code on a sweep: per framework row, a point script at its worst point
+    (named in a comment) that prints the very derivative a point check there gets."""
+    args = ["sin(x)*exp(-x**2)", "--range", "-3", "3", "--num", "601", "--backends",
+            "analytic,torch,jax", "--show-code"]
+    done = gradcheck(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["backend"]: r for r in json.loads(done.stdout)["results"]}
+    assert "code" not in rows["analytic"]
+    for backend in ("torch", "jax"):
+        script = rows[backend]["code"]
+        worst = rows[backend]["worst_at"]
+        assert script.startswith(f"# the sweep's worst point for {backend} in float32: "
+                                 f"x = {worst!r}")
+        ast.parse(script)
+        (tmp_path / f"worst_{backend}.py").write_text(script)
+        ran = subprocess.run([sys.executable, str(tmp_path / f"worst_{backend}.py")],
+                             capture_output=True, text=True, timeout=300)
+        assert ran.returncode == 0, ran.stderr
+        point = gradcheck("sin(x)*exp(-x**2)", "--at", repr(worst), "--backends", backend,
+                          "--format", "json")
+        (row,) = json.loads(point.stdout)["results"]
+        assert _printed(ran.stdout)["df/dx"] == [row["derivative"]]
+        assert row["ulp_error"] == pytest.approx(rows[backend]["max_ulp_error"])
+    table = gradcheck(*args)
+    assert table.stdout.count("# the sweep's worst point for") == 2
+    assert table.stdout.index("OK:") < table.stdout.index("# the sweep's worst point")
