@@ -63,6 +63,9 @@ _MIN_TITLE_SIZE = 9.0
 #: NaN/inf markers: one per bin of this many across the axis, so a long run of NaNs is a
 #: row of triangles rather than a smear, while every bin holding one is still marked.
 _FLAG_BINS = 250
+#: Series whose legends still fit inside the panels; beyond, legends go to the right.
+LEGEND_INSIDE = 8
+
 #: Special marks drawn at most (the first ones; the legend counts all their points).
 _MAX_MARKS = 200
 _SPECIAL_STYLE = {"undefined": ("#BB0000", "undefined"),
@@ -357,12 +360,13 @@ def build_figure(data: SweepFigureData, max_points: int = 4000) -> Figure:
     if max_points < 2:
         raise ValueError(f"max_points must be at least 2, got {max_points}")
     x = np.asarray(data.x, dtype=np.float64)
-    fig = Figure(figsize=(10, 7.5), layout="constrained")
+    outside = len(data.series) > LEGEND_INSIDE
+    fig = Figure(figsize=(14, 7.5) if outside else (10, 7.5), layout="constrained")
     FigureCanvasAgg(fig)
     ax_d, ax_e = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
 
-    _draw_derivatives(ax_d, data, x, max_points)
-    _draw_errors(ax_e, data, x, max_points)
+    _draw_derivatives(ax_d, data, x, max_points, outside=outside)
+    _draw_errors(ax_e, data, x, max_points, outside=outside)
     _draw_special(ax_e, data.special)
 
     lo, hi = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() else (0.0, 0.0)
@@ -419,8 +423,10 @@ def _style(data: SweepFigureData, i: int) -> tuple[str, Any, str]:
             _FILLABLE[b % len(_FILLABLE)])
 
 
-def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int) -> None:
-    """Top panel: exact derivative as a wide pale band, each backend as a styled line on it."""
+def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int,
+                      *, outside: bool = False) -> None:
+    """Top panel: exact derivative as a wide pale band, each backend as a styled line on
+    it; the legend right of the panel when ``outside`` (many series)."""
     from matplotlib.lines import Line2D
 
     def finite(a: np.ndarray) -> np.ndarray:
@@ -456,7 +462,11 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
         twin.tick_params(axis="y", colors="0.3")
         # An invisible copy of f(x) here (add_artist: no autoscaling) so loc="best" avoids it.
         ax.add_artist(Line2D(vx, vy, transform=twin.transData, visible=False))
-    ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.9)
+    if outside:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5,
+                  framealpha=0.9, ncols=2 if len(handles) > 12 else 1)
+    else:
+        ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.9)
 
 
 def _draw_special(ax: Axes, marks: Sequence[SpecialMark]) -> list[Any]:
@@ -493,7 +503,8 @@ def _draw_special(ax: Axes, marks: Sequence[SpecialMark]) -> list[Any]:
     return handles
 
 
-def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int) -> None:
+def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int,
+                 *, outside: bool = False) -> None:
     """Bottom panel: |error| in ULPs on a log axis; exact results sit on the floor band,
     NaN/inf errors are triangles along the top edge, counted in the legend. Points in
     ``data.special`` have no error to show (their band or line says why)."""
@@ -539,16 +550,19 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
                            "(▼ at top)",
                            gid=f"nonfinite:{s.name(several)}")
     # Reserve room at the top for the NaN strip and the legend, so neither hides data.
-    columns = min(3, len(handles))
+    columns = (2 if len(handles) > 12 else 1) if outside else min(3, len(handles))
     legend_top = 1.0 - 0.045 * len(flags) - (0.02 if flags else 0.0)
-    reserve = 1.0 - legend_top + 0.04 + 0.075 * -(-len(handles) // columns)
+    reserve = 1.0 - legend_top + 0.04
+    if not outside:
+        reserve += 0.075 * -(-len(handles) // columns)
     low = np.log10(ULP_FLOOR / 2.5)
     high = low + (np.log10(max(top, 1.0) * 1.5) - low) / max(1.0 - reserve, 0.3)
     ax.set_ylim(10**low, 10**high)
     ax.axhspan(10**low, ULP_FLOOR * 2.5, color="0.9", zorder=0, lw=0)
     ax.text(1.006, ULP_FLOOR, "exact or\n< 10$^{-3}$", transform=ax.get_yaxis_transform(),
             ha="left", va="center", fontsize=7.5, color="0.3", clip_on=False)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, legend_top),
+    ax.legend(handles=handles, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0) if outside else (0.0, legend_top),
               fontsize=8.5, framealpha=0.9, ncols=columns)
     unit = "ULPs of each series' own dtype" if several else f"ULPs of {data.dtype}"
     ax.set_ylabel(f"|error|, {unit}\n(log; < 10$^{{-3}}$ drawn at 10$^{{-3}}$)")

@@ -400,3 +400,25 @@ def test_validate_imports_no_matplotlib(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_many_series_put_the_legends_beside_the_panels() -> None:
+    """Past LEGEND_INSIDE series (backends x modes x dtypes) the legends move right of
+    the panels, which they no longer cover; a few series keep them inside."""
+    from dataclasses import replace
+
+    from autograd_cli.plot import LEGEND_INSIDE
+
+    data = tutorial_data(n=300)
+    many = [replace(s, backend=f"{s.backend}{k}", label=f"{s.label} #{k}")
+            for k in range(LEGEND_INSIDE) for s in data.series]
+    for series, outside in ((data.series, False), (many, True)):
+        fig = build_figure(replace(data, series=series))
+        fig.canvas.draw()
+        for ax in fig.axes[:2]:
+            legend = ax.get_legend()
+            assert legend is not None
+            box = legend.get_window_extent()
+            panel = ax.get_window_extent()
+            assert bool(box.x0 >= panel.x1) is outside
+            assert len(legend.get_texts()) >= len(series)
