@@ -291,7 +291,8 @@ def _rows(
                     row.abs_error = float(found.absolute[i])
                     row.rel_error = float(found.relative[i])
                     row.ulp_error = float(found.ulps[i])
-                    row.error_estimate = _estimate(result, name, i)
+                    estimate = result.error_estimate(name)
+                    row.error_estimate = None if estimate is None else float(estimate[i])
                     row.status = "ok" if found.passed[i] else "mismatch"
                     overflow, underflow = ranges[index, name]
                     _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
@@ -331,14 +332,6 @@ def _intermediates(
         )
     except (ArithmeticError, ValueError, TypeError):  # an explanation, never a crash
         return {}
-
-
-def _estimate(result: BackendResult, name: str, i: int) -> float | None:
-    """The backend's own error estimate at the i-th point (finite-diff has one)."""
-    estimates = result.extra.get("error_estimate")
-    if not isinstance(estimates, dict) or name not in estimates:
-        return None
-    return float(np.asarray(estimates[name])[i])
 
 
 def _label(

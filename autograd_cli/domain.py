@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Unary, Var
+from autograd_cli.model import partial_of
 
 UNDEFINED = "undefined"
 NONDIFFERENTIABLE = "nondifferentiable"
@@ -297,7 +298,7 @@ def _folds(
     its value there): 0**b with b > 0 and a base that stays 0 is 0, u**0 with an
     exponent that stays 0 is 1. SymPy's derivative of x**y by y, x**y*log(x), is NaN
     at x = 0; the derivative of the folded tree is the true one (0)."""
-    names = set(label.split(","))
+    names = set(partial_of(label))
     folds: dict[int, int] = {}
     for kind, j in found:
         step = steps[j]
@@ -718,7 +719,7 @@ def _agree(left: _Side, right: _Side) -> bool:
 def _partials(label: str) -> list[tuple[str, ...]]:
     """The derivatives whose sides decide a label: "x,y" needs d/dx along x, then
     d2/dxdy along y (each order must exist around the point for the next)."""
-    names = tuple(label.split(","))
+    names = partial_of(label)
     return [names[: i + 1] for i in range(len(names))]
 
 
@@ -1194,7 +1195,7 @@ def _directions(
     wrt: str | Sequence[str] | None, columns: Mapping[str, np.ndarray]
 ) -> tuple[str, ...]:
     labels = [wrt] if isinstance(wrt, str) else list(wrt or [])
-    names = [n for label in labels for n in label.split(",")] if labels else list(columns)
+    names = [n for label in labels for n in partial_of(label)] if labels else list(columns)
     return tuple(n for n in dict.fromkeys(names) if n in columns)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from autograd_cli.model import (
     Partial,
     Request,
     label,
+    partial_of,
 )
 
 #: Most points one --at list may give (a sweep is the way to ask for more).
@@ -95,6 +96,20 @@ def check_timeout(timeout: float) -> float:
     return float(timeout)
 
 
+def named_value(
+    item: str, names: Sequence[str], given: Mapping[str, float], where: str
+) -> tuple[str, float]:
+    """One ``NAME=VALUE`` of --at (points, or a sweep's fixed variables): a variable of
+    the expression, not given yet, and a number."""
+    name, _, value = item.partition("=")
+    name = name.strip()
+    if name not in names:
+        raise InputError(f"{where}: {_unknown('variable', name, names)}")
+    if name in given:
+        raise InputError(f"{where}: {name} is given twice")
+    return name, parse_number(value, where)
+
+
 def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
     """``0.5`` for a one-variable expression, else ``x=1,y=2`` naming every variable."""
     items = [item.strip() for item in text.split(",") if item.strip()]
@@ -108,16 +123,12 @@ def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
             )
         return {names[0]: parse_number(items[0], f"--at {shown(text)}")}
     point: dict[str, float] = {}
+    where = f"--at {shown(text)}"
     for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep:
-            raise InputError(f"--at {shown(text)}: {shown(item)} should be NAME=VALUE")
-        if name not in names:
-            raise InputError(f"--at {shown(text)}: {_unknown('variable', name, names)}")
-        if name in point:
-            raise InputError(f"--at {shown(text)}: {name} is given twice")
-        point[name] = parse_number(value, f"--at {shown(text)}")
+        if "=" not in item:
+            raise InputError(f"{where}: {shown(item)} should be NAME=VALUE")
+        name, value = named_value(item, names, point, where)
+        point[name] = value
     missing = [name for name in names if name not in point]
     if missing:
         raise InputError(f"--at {shown(text)}: no value for {', '.join(missing)}")
@@ -226,7 +237,7 @@ def build_request(
     chosen_wrt = [label(p) for p in resolve_partials(names, list(wrt), order)]
     check_mode(mode)
     check_timeout(timeout)
-    size = check_cost(expr, [tuple(name.split(",")) for name in chosen_wrt], order)
+    size = check_cost(expr, [partial_of(name) for name in chosen_wrt], order)
     at = list(at)
     if len(at) > MAX_POINTS:
         raise InputError(
@@ -331,6 +342,7 @@ __all__ = [
     "check_mode",
     "check_order",
     "check_work",
+    "named_value",
     "parse_backends",
     "parse_dtypes",
     "parse_point",

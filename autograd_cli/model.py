@@ -126,3 +126,10 @@ class BackendResult:
     #: What a backend reports beyond values and derivatives, e.g. finite-diff's
     #: ``error_estimate`` ({variable: array per point}) or analytic's expressions.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def error_estimate(self, label: str) -> np.ndarray | None:
+        """Its own bound on its error per point for ``label`` (finite-diff), if any."""
+        estimates = self.extra.get("error_estimate")
+        if not isinstance(estimates, dict) or label not in estimates:
+            return None
+        return np.asarray(estimates[label], dtype=np.float64)

@@ -14,6 +14,7 @@ then takes every chunk; the parent computes the next chunk's reference
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -52,6 +53,7 @@ from autograd_cli.inputs import (
     check_dtype,
     check_mode,
     check_order,
+    named_value,
     parse_number,
     resolve_partials,
 )
@@ -333,20 +335,16 @@ def _fixed(at: Sequence[str], names: tuple[str, ...], swept: str) -> dict[str, f
         for item in (part.strip() for part in text.split(",")):
             if not item:
                 continue
-            name, sep, value = item.partition("=")
-            name = name.strip()
-            if not sep:
+            where = f"--at {text!r}"
+            if "=" not in item:
                 raise InputError(
-                    f"--at {text!r}: with --range, --at fixes the other variables: "
+                    f"{where}: with --range, --at fixes the other variables: "
                     f"NAME=VALUE, e.g. --at {others[0] if others else 'y'}=1"
                 )
-            if name == swept:
-                raise InputError(f"--at {text!r}: {swept} is swept by --range; do not fix it")
-            if name not in names:
-                raise InputError(f"--at {text!r}: {_unknown('variable', name, names)}")
-            if name in fixed:
-                raise InputError(f"--at {text!r}: {name} is given twice")
-            fixed[name] = parse_number(value, f"--at {text!r}")
+            if item.partition("=")[0].strip() == swept:
+                raise InputError(f"{where}: {swept} is swept by --range; do not fix it")
+            name, value = named_value(item, names, fixed, where)
+            fixed[name] = value
     missing = [n for n in others if n not in fixed]
     if missing:
         example = ",".join(f"{n}=1" for n in missing)
@@ -639,7 +637,9 @@ def run_sweep(
                                   max_exact=MAX_EXACT - special.checked)
                 hi_exact, lo_exact = labels.exact_for(sweep.label, hi_exact, lo_exact)
                 data.exact, data.exact_lo = hi_exact, lo_exact
-                data.intermediate = _intermediates(sweep, points, hi_exact)
+                # where an intermediate leaves the range: only if a backend misses
+                data.intermediate = functools.cache(functools.partial(
+                    intermediate_range, sweep.expr, points, sweep.dtype, sweep.label, hi_exact))
                 if labels.any():
                     data.special = labels.codes[sweep.label]
                     data.labels = data.special.astype(np.int8)
@@ -665,11 +665,8 @@ def run_sweep(
                     active.discard(key)
                     return
                 derivative = np.asarray(result.derivatives[sweep.label])
-                estimates = result.extra.get("error_estimate")
-                estimate = (np.asarray(estimates[sweep.label], dtype=np.float64)
-                            if isinstance(estimates, dict) and sweep.label in estimates
-                            else None)
-                _judge(data, key, derivative, summary, tolerance, keep, estimate)
+                _judge(data, key, derivative, summary, tolerance, keep,
+                       result.error_estimate(sweep.label))
 
             for m, mode in enumerate(sweep.modes):
                 if m:
@@ -780,21 +777,6 @@ def run_sweeps(
         if pool is not None:
             pool.close()
     return merge_sweeps(reports)
-
-
-def _intermediates(sweep: Sweep, points: dict[str, np.ndarray],
-                   exact: np.ndarray) -> Callable[[], np.ndarray]:
-    """The chunk's intermediate-range codes, computed once and only if a backend
-    misses somewhere (most chunks never need them)."""
-    found: list[np.ndarray] = []
-
-    def codes() -> np.ndarray:
-        if not found:
-            found.append(intermediate_range(sweep.expr, points, sweep.dtype, sweep.label,
-                                            exact))
-        return found[0]
-
-    return codes
 
 
 def _range_warnings(rows: Sequence[SweepRow]) -> list[str]:

@@ -125,6 +125,7 @@ def range_of(dtype: str) -> Range:
     precision, min_exponent = _FORMATS[dtype]
     emax = 1 - min_exponent
     largest = math.ldexp(2.0 - math.ldexp(1.0, 1 - precision), emax)
+    # from (2 - 2**-precision) * 2**emax up, values round to inf (ties to even)
     at = math.inf if dtype == "float64" else math.ldexp(
         2.0 - math.ldexp(1.0, -precision), emax)
     return Range(largest, at, math.ldexp(1.0, min_exponent))
@@ -132,11 +133,7 @@ def range_of(dtype: str) -> Range:
 
 def beyond_range(exact_hi: np.ndarray, exact_lo: np.ndarray, dtype: str) -> np.ndarray:
     """Where the exact value rounds to ±inf in ``dtype`` (it is beyond its largest)."""
-    precision, min_exponent = _FORMATS[dtype]
-    if dtype == "float64":  # hi is then itself ±inf: the threshold is no float64
-        limit = math.inf
-    else:  # from (2 - 2**-precision) * 2**emax up, values round to inf (ties to even)
-        limit = math.ldexp(2.0 - math.ldexp(1.0, -precision), 1 - min_exponent)
+    limit = range_of(dtype).overflows_at  # float64: inf (hi is then itself ±inf)
     hi = np.asarray(exact_hi, dtype=np.float64)
     lo = np.asarray(exact_lo, dtype=np.float64)
     magnitude = np.abs(hi)
@@ -164,7 +161,7 @@ def range_statuses(
     big = beyond_range(hi, exact_lo, dtype)
     with np.errstate(invalid="ignore"):
         overflow = big & np.isinf(d) & (np.sign(d) == np.sign(hi))
-        tiny = math.ldexp(1.0, _FORMATS[dtype][1])
+        tiny = range_of(dtype).smallest_normal
         underflow = (
             (hi != 0) & (np.abs(hi) < tiny) & ~np.asarray(passed) & (np.abs(d) <= tiny)
         )

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from corpus import CORPUS, TUTORIAL
+from processes import alive
 
 from autograd_cli import config, inputs
 from autograd_cli.backends import analytic
@@ -333,19 +334,6 @@ def test_without_a_deadline_the_reference_is_unchanged() -> None:
 
 
 PLUGINS = {"GRADCHECK_PLUGINS": "hang=tests.fake_backends:Hang"}
-
-
-def alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for a (container) init that never reaps."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def marked(marker: str) -> list[int]:

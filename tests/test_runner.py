@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from processes import alive
 
 from autograd_cli import runner
 from autograd_cli.backends import REGISTRY
@@ -51,19 +52,6 @@ def blocks(pid: int) -> list[str]:
     if not SHM.is_dir():
         return []
     return sorted(p.name for p in SHM.iterdir() if p.name.startswith(f"gradcheck_{pid}_"))
-
-
-def alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for a (container) init that never reaps."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def gone(pid: int, within: float = 10.0) -> bool:
