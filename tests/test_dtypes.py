@@ -4,15 +4,18 @@ shared memory, and several dtypes in one run (a section per dtype)."""
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import textwrap
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import ClassVar
 
-import ml_dtypes
 import numpy as np
 import pytest
 from corpus import CORPUS, TUTORIAL, Case
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from autograd_cli import backends as registry
 from autograd_cli import compare, runner
@@ -51,14 +54,40 @@ def _truth(text: str, dtype: str) -> Reference:
 
 def test_round_to_rounds_once_where_a_cast_rounds_twice() -> None:
     x = np.array([1 + 2**-8 + 2**-30, 1 + 2**-8 - 2**-30, 0.1, 65520.0, -3e38, 1e-45])
-    # float64 -> float32 -> bfloat16 lands on the tie and rounds to even: 1.0
-    assert float(x[:1].astype(ml_dtypes.bfloat16)[0]) == 1.0
+    # Rounding through float32 first would land the first value on the tie 1 + 2**-8
+    # and round it to even, 1.0; rounded once it is above the tie, so 1 + 2**-7.
     assert round_to(x, "bfloat16").astype(np.float64).tolist()[:2] == [1 + 2**-7, 1.0]
     assert round_to(x, "bfloat16").dtype == numpy_dtype("bfloat16")
-    with np.errstate(over="ignore"):
-        assert np.array_equal(round_to(x, "float16"), x.astype(np.float16), equal_nan=True)
+    assert [float(v) for v in round_to(x, "float16")] == [nearest(v, "float16") for v in x]
     assert shortest(0.1, "bfloat16") == "0.1" and shortest(1.0, "bfloat16") == "1.0"
     assert float(finfo("bfloat16").eps) == 2**-7
+
+
+def nearest(value: float, dtype: str) -> float:
+    """The ``dtype`` value nearest to ``value``, ties to even, in exact rational
+    arithmetic: the reference :func:`round_to` is held to, whatever numpy or ml_dtypes
+    do in their own casts."""
+    if not math.isfinite(value) or value == 0:
+        return value
+    precision, min_exponent = {"float16": (11, -14), "bfloat16": (8, -126)}[dtype]
+    top = math.frexp(value)[1] - 1  # 2**top <= |value| < 2**(top + 1)
+    quantum = max(top, min_exponent) - (precision - 1)
+    rounded = round(Fraction(value) / Fraction(2) ** quantum) * Fraction(2) ** quantum
+    largest = float(finfo(dtype).max)
+    return math.copysign(math.inf if abs(rounded) > largest else float(abs(rounded)), value)
+
+
+@pytest.mark.parametrize("dtype", HALVES)
+@given(value=st.floats(allow_nan=False, width=64))
+@example(value=1 + 2**-8 + 2**-30)  # a float32 cast first would round it to the tie
+@example(value=1 + 2**-8)  # a tie: to even
+@example(value=3 * 2**-25)  # float16's smallest subnormal and a half
+@example(value=65520.0)  # float16: the first value that rounds to inf
+@example(value=2.0**-133)  # bfloat16: half its smallest subnormal, a tie to 0
+def test_round_to_is_the_nearest_value_of_the_dtype(dtype: str, value: float) -> None:
+    got = float(round_to(np.array([value]), dtype)[0])
+    want = nearest(value, dtype)
+    assert got == want and math.copysign(1, got) == math.copysign(1, want), (value, got, want)
 
 
 @pytest.mark.parametrize("dtype", HALVES)
