@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from autograd_cli.expr.nodes import Expr
-    from autograd_cli.report import Report
+    from autograd_cli.report.model import Report
 
 __all__ = ["__version__", "compare", "parse"]
 

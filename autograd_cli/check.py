@@ -15,21 +15,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograd_cli import runner
 from autograd_cli.backends import backend_class
-from autograd_cli.domain import (
+from autograd_cli.core.model import BackendResult, Request
+from autograd_cli.core.statuses import (
     NONDIFFERENTIABLE,
     OVERFLOW,
     POINT_STATUSES,
     UNDEFINED,
     UNDERFLOW,
-    Labels,
-    Special,
-    in_range,
-    short,
 )
-from autograd_cli.model import BackendResult, Request
-from autograd_cli.report import Report, Row, merge
+from autograd_cli.domain import Labels, Special, in_range, short
+from autograd_cli.execution import runner
+from autograd_cli.report.model import Report, Row, merge
 from autograd_cli.verdicts import Errors, Tolerance, beyond_range, errors, range_statuses
 
 ANALYTIC = "analytic"
@@ -55,8 +52,8 @@ def run_check(
     that over- or underflow as they must, are labelled (:mod:`autograd_cli.domain`)
     and explained in ``warnings``; ``strict`` counts them as mismatches.
     """
-    from autograd_cli import domain
-    from autograd_cli.backends import analytic
+    from autograd_cli import domain, truth
+    from autograd_cli.truth.symbolic import sympy_ops
 
     frameworks = [name for name in request.backends if name != ANALYTIC]
     moded = {name for name in frameworks if _modes(name)}
@@ -91,10 +88,10 @@ def run_check(
             # The truth, computed here while the workers compute, gets --timeout too
             # (ReferenceTimeout, a ValueError: exit 2, or that suite case's error).
             # SymPy's import (about a second, once) is not counted.
-            analytic.sympy_ops()
-            deadline = analytic.Deadline(request.timeout)
+            sympy_ops()
+            deadline = truth.Deadline(request.timeout)
             with deadline.alarm():
-                reference = analytic.reference(request.expr, inputs, request.wrt,
+                reference = truth.reference(request.expr, inputs, request.wrt,
                                                deadline=deadline)
                 reference_seconds = time.perf_counter() - started
                 deadline.doing = "checking points near kinks and domain edges"
@@ -167,7 +164,7 @@ def run_checks(
             report = run_check(request, tolerance, jobs=jobs, isolate=isolate, verbose=verbose,
                                notes=notes, on_result=on_result, pool=pool, strict=strict)
             if show_code:
-                from autograd_cli.show_code import scripts
+                from autograd_cli.report.show_code import scripts
 
                 report.code = {request.dtype: scripts(request)}
             reports.append(report)
@@ -200,7 +197,8 @@ def _key(result: BackendResult) -> str:
 
 def _analytic_result(request: Request, reference: object, seconds: float) -> BackendResult:
     """The analytic row is the truth rounded to the dtype: what a perfect backend returns."""
-    from autograd_cli.backends.analytic import AnalyticBackend, Reference, round_double_double
+    from autograd_cli.backends.analytic import AnalyticBackend
+    from autograd_cli.truth.point import Reference, round_double_double
 
     assert isinstance(reference, Reference)
     return BackendResult(
@@ -226,7 +224,7 @@ def _rows(
     tolerance: Tolerance,
     labels: Labels | None = None,
 ) -> list[Row]:
-    from autograd_cli.backends.analytic import Reference
+    from autograd_cli.truth.point import Reference
 
     assert isinstance(reference, Reference)
     points = [
@@ -305,7 +303,7 @@ def _exact_put_in(
     result: BackendResult, exact_hi: dict[str, np.ndarray], exact_lo: dict[str, np.ndarray]
 ) -> BackendResult:
     """The analytic row with the exact derivatives that classify put in, rounded."""
-    from autograd_cli.backends.analytic import round_double_double
+    from autograd_cli.truth.point import round_double_double
 
     derivatives = {
         name: round_double_double(exact_hi[name], exact_lo[name], result.dtype)

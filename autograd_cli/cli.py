@@ -16,11 +16,12 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from autograd_cli import __version__
+from autograd_cli.core.dtypes import ALL_DTYPES
+from autograd_cli.core.model import DEVICES, MAX_ORDER, MODE_CHOICES
 from autograd_cli.expr.parser import ExpressionError
 from autograd_cli.inputs import InputError
-from autograd_cli.model import ALL_DTYPES, DEVICES, MAX_ORDER, MODE_CHOICES
-from autograd_cli.render import FORMATS
-from autograd_cli.report import EXIT_USAGE
+from autograd_cli.report.model import EXIT_USAGE
+from autograd_cli.report.render import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -264,7 +265,7 @@ def check(
         click.echo(f"note: {note}", err=True)
 
     from autograd_cli.check import run_checks
-    from autograd_cli.render import render
+    from autograd_cli.report.render import render
     from autograd_cli.verdicts import tolerance_for
 
     def progress(result: Any) -> None:
@@ -319,7 +320,7 @@ def _device_notes(device: str, backends: tuple[str, ...]) -> list[str]:
 
 
 def _code_notes(request: Any, show_code: bool) -> list[str]:
-    from autograd_cli.show_code import PRINTERS
+    from autograd_cli.report.show_code import PRINTERS
 
     if not show_code:
         return []
@@ -360,7 +361,7 @@ def _sweep(
     at the end)."""
     from autograd_cli import sweep
     from autograd_cli.inputs import parse_backends
-    from autograd_cli.render import render_sweep
+    from autograd_cli.report.render import render_sweep
     from autograd_cli.verdicts import tolerance_for
 
     try:
@@ -385,7 +386,7 @@ def _sweep(
     except InputError as error:
         fail(f"error: {error}")
     if plot is not None:
-        from autograd_cli.plot import validate_plot_path
+        from autograd_cli.report.figure import validate_plot_path
 
         try:
             validate_plot_path(plot)
@@ -436,7 +437,7 @@ def _sweep(
             "NO_COLOR"
         )
         if show_code:
-            from autograd_cli.show_code import sweep_scripts
+            from autograd_cli.report.show_code import sweep_scripts
 
             for row, script in sweep_scripts(report, wrt, order, device):
                 row.code = script

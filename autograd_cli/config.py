@@ -32,8 +32,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from autograd_cli.model import ALL_DTYPES, DEVICES, MODE_CHOICES
-from autograd_cli.render import FORMATS
+from autograd_cli.core.dtypes import ALL_DTYPES
+from autograd_cli.core.model import DEVICES, MODE_CHOICES
+from autograd_cli.report.render import FORMATS
 
 CONFIG_NAME = "gradcheck.toml"
 PYPROJECT = "pyproject.toml"

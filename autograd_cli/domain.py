@@ -52,20 +52,18 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cli.core.model import partial_of
+from autograd_cli.core.statuses import (
+    CODES,
+    NONDIFFERENTIABLE,
+    OVERFLOW,
+    POINT_STATUSES,
+    RANGE_CODES,
+    STATUS_OF_CODE,
+    UNDEFINED,
+    UNDERFLOW,
+)
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Unary, Var
-from autograd_cli.model import partial_of
-
-UNDEFINED = "undefined"
-NONDIFFERENTIABLE = "nondifferentiable"
-OVERFLOW = "overflow"
-UNDERFLOW = "underflow"
-#: Properties of a point (the same for every backend there).
-POINT_STATUSES: tuple[str, ...] = (UNDEFINED, NONDIFFERENTIABLE)
-#: Row statuses that are explained, not counted as mismatches unless --strict.
-SPECIAL_STATUSES: tuple[str, ...] = (UNDEFINED, NONDIFFERENTIABLE, OVERFLOW, UNDERFLOW)
-#: Per-point codes in :class:`Labels`: 0 is an ordinary point.
-CODES: dict[str, int] = {UNDEFINED: 1, NONDIFFERENTIABLE: 2}
-STATUS_OF_CODE: dict[int, str] = {code: status for status, code in CODES.items()}
 
 #: Most points given the exact look (about a millisecond each) per check or sweep;
 #: beyond, they are judged as usual and counted in ``Labels.unchecked`` (only
@@ -487,7 +485,7 @@ def _mp_ops() -> dict[str, Callable[..., Any]]:
     real-function semantics (NaN where undefined)."""
     import mpmath
 
-    from autograd_cli.backends.analytic import _exp, _guarded, _hyperbolic, _pow, _trig
+    from autograd_cli.truth.mpmath_ops import guarded, hyperbolic, mp_exp, mp_pow, trig
 
     def div(a: Any, b: Any) -> Any:
         return mpmath.mpf("nan") if b == 0 else a / b
@@ -499,21 +497,21 @@ def _mp_ops() -> dict[str, Callable[..., Any]]:
         "sub": lambda a, b: a - b,
         "mul": lambda a, b: a * b,
         "div": div,
-        "pow": _pow,
-        **{name: _guarded(_trig(name)) for name in ("sin", "cos", "tan")},
-        "asin": _guarded(mpmath.asin),
-        "acos": _guarded(mpmath.acos),
-        "atan": _guarded(mpmath.atan),
-        "sinh": _guarded(_hyperbolic("sinh")),
-        "cosh": _guarded(_hyperbolic("cosh")),
-        "tanh": _guarded(mpmath.tanh),
-        "exp": _guarded(_exp),
-        "log": _guarded(mpmath.log),
-        "log2": _guarded(lambda a: mpmath.log(a, 2)),
-        "log10": _guarded(lambda a: mpmath.log(a, 10)),
-        "sqrt": _guarded(mpmath.sqrt),
-        "abs": _guarded(mpmath.fabs),
-        "sigmoid": _guarded(lambda a: 1 / (1 + _exp(-a))),
+        "pow": mp_pow,
+        **{name: guarded(trig(name)) for name in ("sin", "cos", "tan")},
+        "asin": guarded(mpmath.asin),
+        "acos": guarded(mpmath.acos),
+        "atan": guarded(mpmath.atan),
+        "sinh": guarded(hyperbolic("sinh")),
+        "cosh": guarded(hyperbolic("cosh")),
+        "tanh": guarded(mpmath.tanh),
+        "exp": guarded(mp_exp),
+        "log": guarded(mpmath.log),
+        "log2": guarded(lambda a: mpmath.log(a, 2)),
+        "log10": guarded(lambda a: mpmath.log(a, 10)),
+        "sqrt": guarded(mpmath.sqrt),
+        "abs": guarded(mpmath.fabs),
+        "sigmoid": guarded(lambda a: 1 / (1 + mp_exp(-a))),
     }
 
 
@@ -660,7 +658,7 @@ def _side(
     """The limit of ``derivative`` as ``along`` approaches its value from one side."""
     import mpmath
 
-    from autograd_cli.backends.analytic import _evaluate_point, _nearest_float
+    from autograd_cli.truth.point import evaluate_point, nearest_float
 
     x0 = env[along]
     scale = abs(x0) if x0 != 0 else 1.0
@@ -676,7 +674,7 @@ def _side(
             return _Side("undefined")
         saved = mpmath.mp.prec
         try:
-            value, _ = _evaluate_point(derivative, point)
+            value, _ = evaluate_point(derivative, point)
         finally:
             mpmath.mp.prec = saved
         if mpmath.isnan(value):
@@ -695,7 +693,7 @@ def _side(
         spread = abs(tail) + abs(step) * 2.0**-16 + noise
         if abs(limit) <= 4 * spread:
             limit = mpmath.mpf(0)
-        return _Side("finite", _nearest_float(limit), float(spread))
+        return _Side("finite", nearest_float(limit), float(spread))
     sizes = [abs(v) for v in values]
     steps_up = [b - a for a, b in itertools.pairwise(sizes)]
     growing = all(d > 0 for d in steps_up) and all(
@@ -812,13 +810,9 @@ def _decide_kinks(
     and recorded in ``labels.exact`` where the point is not labelled."""
     import mpmath
 
-    from autograd_cli.backends.analytic import (
-        _double_double,
-        _evaluate_point,
-        compile_mpmath,
-        differentiate,
-        to_sympy,
-    )
+    from autograd_cli.truth.mpmath_ops import compile_mpmath
+    from autograd_cli.truth.point import double_double, evaluate_point
+    from autograd_cli.truth.symbolic import differentiate, to_sympy
 
     compiled: dict[tuple[tuple[str, ...], tuple[tuple[int, int], ...]], Any] = {}
 
@@ -874,8 +868,8 @@ def _decide_kinks(
             try:
                 function = derivative(_partials(label)[-1], folds)
                 point = {name: mpmath.mpf(v) for name, v in env.items()}
-                value, _ = _evaluate_point(function, point)
-                labels.exact.setdefault(label, {})[i] = _double_double(value)
+                value, _ = evaluate_point(function, point)
+                labels.exact.setdefault(label, {})[i] = double_double(value)
             except (ArithmeticError, ValueError, TypeError):
                 pass
             finally:
@@ -885,9 +879,6 @@ def _decide_kinks(
 # --------------------------------------------------------------------------- range
 
 
-#: Codes of :func:`intermediate_range`: disjoint from :data:`CODES`, and the numbers
-#: a sweep's point labels give overflow and underflow.
-RANGE_CODES: dict[str, int] = {OVERFLOW: 3, UNDERFLOW: 4}
 
 # What left the range: a node's value, its derivative along a variable (forward mode),
 # the partial of its parent by it (both modes), or df/d(node) (reverse mode).

@@ -13,12 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from autograd_cli import dtypes
 from autograd_cli.backends import REGISTRY, backend_class
-from autograd_cli.expr.nodes import Expr, variables
-from autograd_cli.expr.parser import ExpressionError, parse
-from autograd_cli.model import (
-    ALL_DTYPES,
+from autograd_cli.core import dtypes
+from autograd_cli.core.dtypes import ALL_DTYPES
+from autograd_cli.core.model import (
     DEVICES,
     MAX_ORDER,
     MODE_CHOICES,
@@ -27,6 +25,8 @@ from autograd_cli.model import (
     label,
     partial_of,
 )
+from autograd_cli.expr.nodes import Expr, variables
+from autograd_cli.expr.parser import ExpressionError, parse
 
 #: Most points one --at list may give (a sweep is the way to ask for more).
 MAX_POINTS = 10_000

@@ -32,14 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli import config
 from autograd_cli.config import ConfigError, Invalid, describe
+from autograd_cli.core.dtypes import ALL_DTYPES
+from autograd_cli.core.model import DEVICES, MODE_CHOICES, Request, notation
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
-from autograd_cli.model import ALL_DTYPES, DEVICES, MODE_CHOICES, Request, notation
-from autograd_cli.report import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, Report
+from autograd_cli.report.model import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, Report
 from autograd_cli.verdicts import Tolerance, tolerance_for
 
 if TYPE_CHECKING:
-    from autograd_cli import runner
+    from autograd_cli.execution import runner
 
 JSON_SCHEMA_VERSION = 1
 
@@ -236,7 +237,7 @@ class CaseResult:
         sweep shows only the rows that did not pass (at most MAX_ROWS)."""
         from dataclasses import replace
 
-        from autograd_cli.render import render
+        from autograd_cli.report.render import render
 
         text = ""
         if self.report is not None:
@@ -498,7 +499,7 @@ def _check_expect(
 
 
 def _check_plot(path: Path, where: str, plot: Path, request: Request, dtypes: int) -> None:
-    from autograd_cli.plot import validate_plot_path
+    from autograd_cli.report.figure import validate_plot_path
 
     if dtypes > 1 and "{dtype}" not in str(plot):
         raise ConfigError(path, "one plot file for several dtypes", where=f"{where}: plot",
@@ -555,8 +556,8 @@ def run_cases(
     """Run every case through one pool of workers (``pool``, or one opened here and
     closed after), so each framework is imported once; a failure never stops the rest
     unless ``exitfirst``, and the cases not run then are ``skipped``."""
-    from autograd_cli import runner
     from autograd_cli.backends import REGISTRY
+    from autograd_cli.execution import runner
 
     if pool is None:
         frameworks = [
@@ -639,7 +640,7 @@ def check_expect(case: Case, report: Report) -> list[str]:
 def _check_formula(case: Case, name: str, expected: str) -> list[str]:
     import sympy
 
-    from autograd_cli.backends.analytic import derivative, format_sympy, to_sympy
+    from autograd_cli.truth.symbolic import derivative, format_sympy, to_sympy
 
     exact = derivative(case.request.expr, name)
     difference = exact - to_sympy(case.expect_expr[name])
@@ -701,7 +702,7 @@ def worst_ulps(result: CaseResult) -> float | None:
 
 
 def _summary_rows(results: Sequence[CaseResult]) -> list[dict[str, Any]]:
-    from autograd_cli.render import format_ulps
+    from autograd_cli.report.render import format_ulps
 
     several = len({r.case.suite for r in results}) > 1
     rows = []

@@ -9,7 +9,7 @@ refused up front when they cannot fit.
 
 Why a pool: each framework is imported once (seconds, for TensorFlow) and its worker
 then takes every chunk; the parent computes the next chunk's reference
-(:mod:`autograd_cli.backends.sweep_reference`, vectorized) while the workers compute.
+(:mod:`autograd_cli.truth.vectorized`, vectorized) while the workers compute.
 """
 
 from __future__ import annotations
@@ -30,20 +30,17 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 
-from autograd_cli.backends.sweep_reference import two_prod, two_sum
-from autograd_cli.domain import (
+from autograd_cli.core.dtypes import finfo, shortest
+from autograd_cli.core.model import MODES, BackendResult, Request, partial_of
+from autograd_cli.core.statuses import (
     CODES,
-    MAX_EXACT,
     NONDIFFERENTIABLE,
     OVERFLOW,
     RANGE_CODES,
     UNDEFINED,
     UNDERFLOW,
-    SpecialRuns,
-    classify,
-    intermediate_range,
 )
-from autograd_cli.dtypes import finfo, shortest
+from autograd_cli.domain import MAX_EXACT, SpecialRuns, classify, intermediate_range
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import parse
 from autograd_cli.inputs import (
@@ -57,12 +54,12 @@ from autograd_cli.inputs import (
     parse_number,
     resolve_partials,
 )
-from autograd_cli.model import MODES, BackendResult, Request, partial_of
-from autograd_cli.report import SweepReport, SweepRow, json_number
+from autograd_cli.report.model import SweepReport, SweepRow, json_number
+from autograd_cli.truth.vectorized import two_prod, two_sum
 from autograd_cli.verdicts import Errors, Tolerance, errors, range_statuses, ulp
 
 if TYPE_CHECKING:
-    from autograd_cli.runner import Pool
+    from autograd_cli.execution.runner import Pool
 
 #: Points per chunk: 2**20 keeps a chunk's arrays in the tens of MB per process while
 #: numpy and the frameworks run at full speed; a 10**6-point sweep is one chunk.
@@ -82,7 +79,7 @@ PLOT_BINS = 2000
 
 ANALYTIC = "analytic"
 
-#: A point's label code in CSV, --arrays and plots: domain.CODES (undefined,
+#: A point's label code in CSV, --arrays and plots: statuses.CODES (undefined,
 #: nondifferentiable), then overflow and underflow.
 LABELS: dict[str, int] = dict(CODES)
 for _status in (OVERFLOW, UNDERFLOW):
@@ -387,7 +384,7 @@ class Chunk:
     exact_lo: np.ndarray  # and what it leaves out: exact f' = exact + exact_lo
     derivatives: dict[str, np.ndarray]  # backend -> its f' (ok backends only)
     errors: dict[str, Errors]
-    #: Per point: 0, or the code of undefined / nondifferentiable (domain.CODES).
+    #: Per point: 0, or the code of undefined / nondifferentiable (statuses.CODES).
     special: np.ndarray | None = None
     dtype: str = "float32"  # the dtype this chunk was compared in
     #: Per point, for the outputs: 0, or the code (:data:`LABELS`) of undefined,
@@ -568,10 +565,11 @@ def run_sweep(
     :func:`run_sweeps`) its workers take the chunks and it is left open; ``jobs``,
     ``isolate`` and ``verbose`` are then the pool's.
     """
-    from autograd_cli import runner
     from autograd_cli.backends import backend_class
-    from autograd_cli.backends.analytic import Deadline, round_double_double
-    from autograd_cli.backends.sweep_reference import (
+    from autograd_cli.execution import runner
+    from autograd_cli.truth.deadline import Deadline
+    from autograd_cli.truth.point import round_double_double
+    from autograd_cli.truth.vectorized import (
         ACCEPT_BITS,
         FUNCTIONS_IN_MPMATH,
         LONG_DOUBLE_BITS,
@@ -749,8 +747,8 @@ def run_sweeps(
     workers serves them all, so each framework loads once. ``sinks`` are shared by
     every dtype (each chunk names its dtype), or given per dtype by a function of it;
     ``progress`` counts the points of all dtypes."""
-    from autograd_cli import runner
-    from autograd_cli.report import merge_sweeps
+    from autograd_cli.execution import runner
+    from autograd_cli.report.model import merge_sweeps
 
     frameworks = list(dict.fromkeys(
         name for s in sweeps for name in s.backends if name != ANALYTIC))
@@ -1157,7 +1155,7 @@ class _PlotLayer:
         holding the label, from the least such x in them to the largest (so a single
         point is a single x however many points a bin holds)."""
         from autograd_cli.domain import runs
-        from autograd_cli.plot import SpecialMark
+        from autograd_cli.report.figure import SpecialMark
 
         found = []
         if self.full:
@@ -1201,10 +1199,10 @@ class PlotSink:
         layer.add(data)
 
     def figure_data(self, report: SweepReport) -> Any:
-        """The figure's input (:class:`autograd_cli.plot.SweepFigureData`). With
+        """The figure's input (:class:`autograd_cli.report.figure.SweepFigureData`). With
         several dtypes the figure's x and exact curve are those of the most precise
         one, and each series carries its own dtype's x."""
-        from autograd_cli.plot import Series, SweepFigureData
+        from autograd_cli.report.figure import Series, SweepFigureData
 
         dtypes = [d for d in report.dtypes if d in self.layers] or list(self.layers)
         several = len(dtypes) > 1
@@ -1257,7 +1255,7 @@ def latex_of(expr: Any, label: str) -> tuple[str | None, str | None]:
     try:
         import sympy
 
-        from autograd_cli.backends.analytic import derivative, to_sympy
+        from autograd_cli.truth.symbolic import derivative, to_sympy
 
         return sympy.latex(to_sympy(expr)), sympy.latex(derivative(expr, label))
     except Exception:
@@ -1266,7 +1264,7 @@ def latex_of(expr: Any, label: str) -> tuple[str | None, str | None]:
 
 def draw(sink: PlotSink, report: SweepReport, path: Path) -> None:
     """Draw and save a sweep's figure (matplotlib loads here, not before)."""
-    from autograd_cli.plot import build_figure, save_figure
+    from autograd_cli.report.figure import build_figure, save_figure
 
     save_figure(build_figure(sink.figure_data(report)), path)
 
@@ -1301,7 +1299,13 @@ def save_plot(request: Request, report: Any, path: Path) -> None:
     """The sweep figure of a point Report over a swept Request (see
     :func:`build_sweep_request`)."""
     from autograd_cli.domain import runs
-    from autograd_cli.plot import Series, SpecialMark, SweepFigureData, build_figure, save_figure
+    from autograd_cli.report.figure import (
+        Series,
+        SpecialMark,
+        SweepFigureData,
+        build_figure,
+        save_figure,
+    )
 
     label = request.wrt[0]
     swept = partial_of(label)[0]

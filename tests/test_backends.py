@@ -18,9 +18,11 @@ import pytest
 from corpus import CORPUS, TUTORIAL, Case, parse
 
 from autograd_cli.backends import backend_class
-from autograd_cli.backends.analytic import AnalyticBackend, Reference, reference
-from autograd_cli.backends.base import Backend, missing_ops
-from autograd_cli.model import DTYPES
+from autograd_cli.backends.analytic import AnalyticBackend
+from autograd_cli.backends.base import Backend
+from autograd_cli.core.dtypes import DTYPES
+from autograd_cli.expr.walk import missing_ops
+from autograd_cli.truth.point import Reference, reference
 
 FRAMEWORKS = ("torch", "tensorflow")
 MAX_ULPS = 256
@@ -122,7 +124,7 @@ def test_constants_overflow_in_the_compared_dtype(name: str) -> None:
 def test_ops_tables_complete(name: str) -> None:
     backend = _backend(name)
     if name == "analytic":
-        from autograd_cli.backends.analytic import sympy_ops
+        from autograd_cli.truth.symbolic import sympy_ops
 
         assert missing_ops(sympy_ops()) == set()
     else:

@@ -25,8 +25,7 @@ import pytest
 from corpus import CORPUS, TUTORIAL
 from processes import alive
 
-from autograd_cli import config, inputs
-from autograd_cli.backends import analytic
+from autograd_cli import config, inputs, truth
 from autograd_cli.expr import parser
 from autograd_cli.expr.cost import derivative_cost
 from autograd_cli.expr.nodes import variables
@@ -101,10 +100,10 @@ def test_estimate_follows_sympy() -> None:
     for text, order in [(nest("sin({})", 5), 2), (nest("sin({})", 10), 3), (TUTORIAL, 3),
                         ("x*sigmoid(x) + tanh(x)/2", 3), (nest("tanh({})", 6), 2),
                         ("exp(-x**2/2)/sqrt(2*pi)", 4), (nest("log(1 + {})", 5), 3)]:
-        f = analytic.to_sympy(parser.parse(text))
+        f = truth.to_sympy(parser.parse(text))
         real = sum(1 for _ in sympy.preorder_traversal(f))
         for k in range(1, order + 1):
-            real += sum(1 for _ in sympy.preorder_traversal(analytic.differentiate(
+            real += sum(1 for _ in sympy.preorder_traversal(truth.differentiate(
                 f, ",".join("x" * k))))
         estimate = cost(text, order)
         assert real / 3 <= estimate <= real * 10, (text, order, estimate, real)
@@ -281,8 +280,8 @@ def test_the_deadline_interrupts_sympy_diff(quiet_alarm: object) -> None:
     expr = parser.parse(nest("sin({})", 15))  # accepted, ~1 s of sympy.diff at order 3
     points = {"x": np.array([0.5])}
     started = time.monotonic()
-    with pytest.raises(analytic.ReferenceTimeout) as caught:
-        analytic.reference(expr, points, ("x,x,x",), deadline=analytic.Deadline(0.05))
+    with pytest.raises(truth.ReferenceTimeout) as caught:
+        truth.reference(expr, points, ("x,x,x",), deadline=truth.Deadline(0.05))
     assert time.monotonic() - started < 30  # hang guard
     assert isinstance(caught.value, ValueError)  # what the CLI and suites report
     message = str(caught.value)
@@ -295,9 +294,9 @@ def test_the_deadline_gives_back_an_outer_alarm(quiet_alarm: object) -> None:
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: rang.append(signum))
     try:
         signal.setitimer(signal.ITIMER_REAL, 30.0)
-        with pytest.raises(analytic.ReferenceTimeout):
-            analytic.reference(parser.parse(nest("sin({})", 15)), {"x": np.array([0.5])},
-                               ("x,x,x",), deadline=analytic.Deadline(0.05))
+        with pytest.raises(truth.ReferenceTimeout):
+            truth.reference(parser.parse(nest("sin({})", 15)), {"x": np.array([0.5])},
+                               ("x,x,x",), deadline=truth.Deadline(0.05))
         left, _ = signal.getitimer(signal.ITIMER_REAL)
         assert 20 < left < 30 and not rang  # the outer timer runs on, minus the time spent
     finally:
@@ -312,8 +311,8 @@ def test_outside_the_main_thread_the_deadline_is_checked_between_points(
 
     def work() -> None:
         try:
-            analytic.reference(parser.parse(TUTORIAL), {"x": np.linspace(-4, 4, 10_000)},
-                               ("x",), deadline=analytic.Deadline(0.2))
+            truth.reference(parser.parse(TUTORIAL), {"x": np.linspace(-4, 4, 10_000)},
+                               ("x",), deadline=truth.Deadline(0.2))
         except BaseException as error:  # handed to the test thread
             caught.append(error)
 
@@ -321,15 +320,15 @@ def test_outside_the_main_thread_the_deadline_is_checked_between_points(
     thread.start()
     thread.join(timeout=120)
     assert not thread.is_alive()
-    assert len(caught) == 1 and isinstance(caught[0], analytic.ReferenceTimeout), caught
+    assert len(caught) == 1 and isinstance(caught[0], truth.ReferenceTimeout), caught
     assert "points done" in str(caught[0])
 
 
 def test_without_a_deadline_the_reference_is_unchanged() -> None:
     expr = parser.parse(TUTORIAL)
     points = {"x": np.array([0.5, -1.0])}
-    plain = analytic.reference(expr, points, ("x",))
-    timed = analytic.reference(expr, points, ("x",), deadline=analytic.Deadline(60))
+    plain = truth.reference(expr, points, ("x",))
+    timed = truth.reference(expr, points, ("x",), deadline=truth.Deadline(60))
     assert plain.derivatives["x"].tolist() == timed.derivatives["x"].tolist() == [10.5, 3.0]
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from corpus import TUTORIAL, parse
 
-from autograd_cli import worker
 from autograd_cli.backends import REGISTRY, backend_class
 from autograd_cli.backends.base import DeviceUnavailable
+from autograd_cli.execution import worker
 
 REASONS = {
     "torch": "cuda: no CUDA device visible to torch",

@@ -12,11 +12,12 @@ import pytest
 
 from autograd_cli import sweep
 from autograd_cli.check import run_check
-from autograd_cli.domain import NONDIFFERENTIABLE, UNDEFINED, classify
+from autograd_cli.core.statuses import NONDIFFERENTIABLE, UNDEFINED
+from autograd_cli.domain import classify
 from autograd_cli.expr.parser import parse
 from autograd_cli.inputs import build_request
-from autograd_cli.plot import build_figure
-from autograd_cli.report import EXIT_MISMATCH, EXIT_OK
+from autograd_cli.report.figure import build_figure
+from autograd_cli.report.model import EXIT_MISMATCH, EXIT_OK
 from autograd_cli.verdicts import range_statuses, tolerance_for
 
 
@@ -292,7 +293,8 @@ def test_intermediate_range_on_arrays_agrees_with_the_rows():
     where x > log(float32's overflow threshold) = 88.7228, underflow where exp(-x) is
     below the smallest normal number, x > 126*log(2) = 87.3365; the per-point findings
     of a check say the same."""
-    from autograd_cli.domain import RANGE_CODES, intermediate_findings, intermediate_range
+    from autograd_cli.core.statuses import RANGE_CODES
+    from autograd_cli.domain import intermediate_findings, intermediate_range
 
     x = np.linspace(0.0, 200.0, 200_001)
     over = intermediate_range(parse("exp(x)/exp(x)"), {"x": x}, "float32", "x")

@@ -18,15 +18,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from autograd_cli import backends as registry
-from autograd_cli import compare, runner
+from autograd_cli import compare
 from autograd_cli.backends import backend_class
-from autograd_cli.backends.analytic import Reference, reference
 from autograd_cli.backends.base import Backend, Evaluation
-from autograd_cli.dtypes import finfo, numpy_dtype, round_to, shortest
+from autograd_cli.core.dtypes import ALL_DTYPES, finfo, numpy_dtype, round_to, shortest
+from autograd_cli.execution import runner
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import InputError, build_request
-from autograd_cli.model import ALL_DTYPES
-from autograd_cli.render import render
+from autograd_cli.report.render import render
+from autograd_cli.truth.point import Reference, reference
 from autograd_cli.verdicts import DEFAULT_TOLERANCES, errors
 
 HALVES = ("float16", "bfloat16")

@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 from corpus import CORPUS, TUTORIAL, Case, parse
 
-from autograd_cli import runner
 from autograd_cli.backends import REGISTRY, backend_class
-from autograd_cli.backends.analytic import Reference, reference
-from autograd_cli.backends.base import missing_ops
 from autograd_cli.backends.finite_diff import (
     NOT_ANALYTIC,
     FiniteDiffBackend,
@@ -24,8 +21,11 @@ from autograd_cli.backends.finite_diff import (
     tangent_magnitude,
     uses,
 )
+from autograd_cli.core.dtypes import DTYPES
+from autograd_cli.execution import runner
+from autograd_cli.expr.walk import missing_ops
 from autograd_cli.inputs import build_request
-from autograd_cli.model import DTYPES
+from autograd_cli.truth.point import Reference, reference
 
 #: An estimate must bound the error and also say something: at most this much
 #: relative to max(1, |f'|). The corpus's worst: 3.1e-5 and 5.8e-14 for the complex

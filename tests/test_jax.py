@@ -19,10 +19,10 @@ import pytest
 from corpus import CORPUS, TUTORIAL, Case, parse
 
 from autograd_cli.backends import backend_class
-from autograd_cli.backends.analytic import Reference, reference
-from autograd_cli.backends.base import missing_ops
 from autograd_cli.backends.jax import JaxBackend
-from autograd_cli.model import DTYPES
+from autograd_cli.core.dtypes import DTYPES
+from autograd_cli.expr.walk import missing_ops
+from autograd_cli.truth.point import Reference, reference
 
 MAX_ULPS = 256  # as for torch and TensorFlow: the worst seen on the corpus is far below
 
@@ -140,7 +140,7 @@ def test_runs_in_a_worker_and_the_parent_never_imports_jax() -> None:
     code = textwrap.dedent(
         """
         import json, sys
-        from autograd_cli import runner
+        from autograd_cli.execution import runner
         from autograd_cli.inputs import build_request
         request = build_request("2*x**3+4*x**2+5*x+6", ["0.5", "1"], dtype="float64",
                                 backends=("jax",))

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograd_cli import config, inputs, suite
+from autograd_cli.core.model import MAX_ORDER
 from autograd_cli.expr import parser
-from autograd_cli.model import MAX_ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
 

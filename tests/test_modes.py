@@ -15,7 +15,8 @@ from corpus import CORPUS
 from autograd_cli import compare
 from autograd_cli.backends import backend_class
 from autograd_cli.backends.base import Backend
-from autograd_cli.model import DTYPES, MODES
+from autograd_cli.core.dtypes import DTYPES
+from autograd_cli.core.model import MODES
 from autograd_cli.verdicts import tolerance_for, ulp
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")

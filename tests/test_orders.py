@@ -17,12 +17,14 @@ import pytest
 from corpus import CORPUS, Case, parse
 
 from autograd_cli.backends import backend_class
-from autograd_cli.backends.analytic import AnalyticBackend, Reference, reference
+from autograd_cli.backends.analytic import AnalyticBackend
 from autograd_cli.backends.base import Backend
 from autograd_cli.backends.finite_diff import FiniteDiffBackend
-from autograd_cli.backends.sweep_reference import SweepReference
+from autograd_cli.core.dtypes import DTYPES
+from autograd_cli.core.model import MAX_ORDER, MODES, label, notation, partial_of
 from autograd_cli.inputs import InputError, build_request, resolve_partials
-from autograd_cli.model import DTYPES, MAX_ORDER, MODES, label, notation, partial_of
+from autograd_cli.truth.point import Reference, reference
+from autograd_cli.truth.vectorized import SweepReference
 from autograd_cli.verdicts import tolerance_for, ulp
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
@@ -233,7 +235,7 @@ def test_request_labels_and_notation() -> None:
 
 
 def test_a_plugin_without_higher_orders_gives_an_error_row() -> None:
-    from autograd_cli import worker
+    from autograd_cli.execution import worker
 
     outcome = worker.evaluate("fake_backends:Square", parse("x**2"),
                               {"x": np.array([1.0, 2.0])}, ("x,x",), "float64", 2)
@@ -265,7 +267,7 @@ def test_sweep_of_a_second_derivative_in_process() -> None:
     assert rows["finite-diff"]["status"] == "ok", rows["finite-diff"]
     drawn = figure.figure_data(report)
     assert drawn.partial == ("x", "x") and drawn.derivative == "-y**2*sin(x*y)"
-    from autograd_cli.plot import _title_lines
+    from autograd_cli.report.figure import _title_lines
 
     assert _title_lines(drawn)[1][1] == "d²f/dx² = -y**2*sin(x*y)"
 

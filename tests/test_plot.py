@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from autograd_cli.plot import (
+from autograd_cli.report.figure import (
     ULP_FLOOR,
     Series,
     SweepFigureData,
@@ -393,7 +393,7 @@ def test_validate_reports_a_folder_where_no_file_can_be_created(
 def test_validate_imports_no_matplotlib(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from autograd_cli.plot import validate_plot_path\n"
+        "from autograd_cli.report.figure import validate_plot_path\n"
         f"validate_plot_path({str(tmp_path / 'a.png')!r})\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
     )
@@ -407,7 +407,7 @@ def test_many_series_put_the_legends_beside_the_panels() -> None:
     the panels, which they no longer cover; a few series keep them inside."""
     from dataclasses import replace
 
-    from autograd_cli.plot import LEGEND_INSIDE
+    from autograd_cli.report.figure import LEGEND_INSIDE
 
     data = tutorial_data(n=300)
     many = [replace(s, backend=f"{s.backend}{k}", label=f"{s.label} #{k}")

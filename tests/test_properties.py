@@ -34,12 +34,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from autograd_cli.backends import analytic
-from autograd_cli.backends.base import Backend, lower
+from autograd_cli import truth
+from autograd_cli.backends.base import Backend
 from autograd_cli.config import ConfigError, load_config
 from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
+from autograd_cli.expr.walk import lower
 from autograd_cli.inputs import InputError, build_request
 from autograd_cli.suite import load_suite
 from autograd_cli.verdicts import Tolerance, errors
@@ -204,7 +205,7 @@ def well_conditioned(expr: Expr, names: tuple[str, ...]) -> tuple[list[dict[str,
                 moved[name] = base[name] * (1 + sign * DELTA)
                 rows.append(moved)
     inputs = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in names}
-    ref = analytic.reference(expr, inputs, names)
+    ref = truth.reference(expr, inputs, names)
     stride = 1 + 2 * len(names)
     kept: list[dict[str, float]] = []
     scales: dict[str, list[float]] = {name: [] for name in names}
@@ -244,7 +245,7 @@ def test_backends_agree_with_the_exact_derivative(text: str) -> None:
     points, scales = well_conditioned(expr, names)
     assume(points)
     inputs = {name: np.array([p[name] for p in points], dtype=np.float64) for name in names}
-    ref = analytic.reference(expr, inputs, names)
+    ref = truth.reference(expr, inputs, names)
     for cls in FRAMEWORKS:
         result = cls().evaluate(expr, inputs, names, "float64")
         for name in names:

@@ -10,17 +10,10 @@ import pytest
 import sympy
 from corpus import CORPUS, TUTORIAL, parse
 
-from autograd_cli.backends.analytic import (
-    PRECISIONS,
-    derivative,
-    format_sympy,
-    reference,
-    round_double_double,
-    sympy_ops,
-    to_sympy,
-)
-from autograd_cli.backends.base import REQUIRED_OPS, missing_ops
 from autograd_cli.expr.nodes import Binary, Num, Span, Var
+from autograd_cli.expr.walk import REQUIRED_OPS, missing_ops
+from autograd_cli.truth.point import PRECISIONS, reference, round_double_double
+from autograd_cli.truth.symbolic import derivative, format_sympy, sympy_ops, to_sympy
 
 
 def _at(text: str, wrt: tuple[str, ...] = ("x",), **points: list[float]):  # type: ignore[no-untyped-def]

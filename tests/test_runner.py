@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from processes import alive
 
-from autograd_cli import runner
 from autograd_cli.backends import REGISTRY
+from autograd_cli.core.model import BackendResult, Request
+from autograd_cli.execution import runner
 from autograd_cli.expr.nodes import Binary, Num, Span, Var
-from autograd_cli.model import BackendResult, Request
 
 # a top-level module under pytest's default rootdir handling, tests.fake_backends if tests/
 # ever becomes a package; workers import it by the same name through the inherited sys.path
@@ -243,7 +243,7 @@ def test_a_worker_imports_no_framework_and_not_the_parents_main(notes: Path) -> 
 
     assert row.status == "ok"
     modules = set((notes / "fake_modules.modules").read_text().split())
-    assert "numpy" in modules and "autograd_cli.worker" in modules
+    assert "numpy" in modules and "autograd_cli.execution.worker" in modules
     heavy = {"torch", "tensorflow", "jax", "sympy", "matplotlib", "click", "rich", "_pytest"}
     assert modules & heavy == set()
 
@@ -259,9 +259,9 @@ def run_script(tmp_path: Path, body: str, **popen: Any) -> subprocess.Popen[str]
             sys.path.insert(0, {str(TESTS)!r})
             import numpy as np
             import fake_backends
-            from autograd_cli import runner
+            from autograd_cli.execution import runner
             from autograd_cli.backends import REGISTRY
-            from autograd_cli.model import Request
+            from autograd_cli.core.model import Request
             from autograd_cli.expr.nodes import Span, Var
             for name, cls in fake_backends.FAKES.items():
                 REGISTRY[name] = "fake_backends:" + cls.__name__
@@ -358,8 +358,8 @@ def test_real_torch_and_tensorflow_agree_on_the_tutorial_and_stay_out_of_this_pr
         sys.path.insert(0, {str(TESTS)!r})
         import numpy as np
         from fake_backends import tutorial_polynomial
-        from autograd_cli import runner
-        from autograd_cli.model import Request
+        from autograd_cli.execution import runner
+        from autograd_cli.core.model import Request
         request = Request("2*x**3+4*x**2+5*x+6", tutorial_polynomial(), ("x",),
                           {{"x": np.array([0.5])}}, ("x",), "float32", ("torch", "tensorflow"))
         rows = runner.start(request, ["torch", "tensorflow"]).results()

@@ -13,10 +13,10 @@ import pytest
 from corpus import TUTORIAL, parse
 
 from autograd_cli import compare
-from autograd_cli.backends.base import lower
-from autograd_cli.model import notation
-from autograd_cli.render import render
-from autograd_cli.show_code import TORCH_FUNCTIONS, source_ops
+from autograd_cli.core.model import notation
+from autograd_cli.expr.walk import lower
+from autograd_cli.report.render import render
+from autograd_cli.report.show_code import TORCH_FUNCTIONS, source_ops
 
 #: Variables named like the scripts' own names (c, value, tf), a fixed one, log2 (a
 #: division in TensorFlow), powers and a subtraction whose parentheses matter.

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd_cli import runner
 from autograd_cli.config import ConfigError
+from autograd_cli.execution import runner
 from autograd_cli.suite import (
     load_suite,
     parse_shard,

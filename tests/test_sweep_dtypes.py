@@ -16,10 +16,10 @@ import pytest
 
 from autograd_cli import sweep
 from autograd_cli.backends.base import Backend, Evaluation
-from autograd_cli.domain import OVERFLOW, UNDEFINED, UNDERFLOW
+from autograd_cli.core.statuses import OVERFLOW, UNDEFINED, UNDERFLOW
 from autograd_cli.expr.nodes import Expr
-from autograd_cli.plot import build_figure
-from autograd_cli.report import EXIT_BACKEND_FAILED, EXIT_MISMATCH, EXIT_OK
+from autograd_cli.report.figure import build_figure
+from autograd_cli.report.model import EXIT_BACKEND_FAILED, EXIT_MISMATCH, EXIT_OK
 from autograd_cli.verdicts import tolerance_for
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
@@ -179,7 +179,7 @@ def test_exit_code_is_the_worst_over_the_dtypes(gradcheck) -> None:
 
 def test_one_pool_serves_every_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each framework's worker starts once for all dtypes, not once per dtype."""
-    from autograd_cli import runner
+    from autograd_cli.execution import runner
 
     pools: list[Any] = []
     real = runner.Pool

@@ -10,15 +10,16 @@ import pytest
 import sympy
 from corpus import CORPUS, TUTORIAL, Case, parse
 
-from autograd_cli.backends import analytic, sweep_reference
-from autograd_cli.backends.sweep_reference import (
+from autograd_cli.expr.nodes import Binary, Call, Expr, Num, Unary
+from autograd_cli.truth import vectorized as sweep_reference
+from autograd_cli.truth.point import reference as point_reference
+from autograd_cli.truth.vectorized import (
     ACCEPT_BITS,
     Program,
     SweepReference,
     Unsupported,
     reference,
 )
-from autograd_cli.expr.nodes import Binary, Call, Expr, Num, Unary
 
 
 def _only_arithmetic(expr: Expr) -> bool:
@@ -71,7 +72,7 @@ def _relative_gaps(
 def test_agrees_with_mpmath_on_the_corpus(case: Case, dtype: str) -> None:
     inputs = _random_points(case, dtype, 60, seed=len(case.text))
     wrt = case.variables
-    truth = analytic.reference(case.expr, inputs, wrt)
+    truth = point_reference(case.expr, inputs, wrt)
     ours = reference(case.expr, inputs, wrt, bits=ACCEPT_BITS[dtype])
     worst = Fraction(0)
     pairs = [((ours.values, ours.values_lo), (truth.values, truth.values_lo))] + [
@@ -90,7 +91,7 @@ def test_functions_are_far_more_precise_than_float64_in_practice() -> None:
     better still: 2**-60 or better on a mixed expression."""
     case = next(c for c in CORPUS if c.text == "x*sigmoid(x) + tanh(x)/2")
     inputs = _random_points(case, "float64", 200, seed=7)
-    truth = analytic.reference(case.expr, inputs, ("x",))
+    truth = point_reference(case.expr, inputs, ("x",))
     ours = reference(case.expr, inputs, ("x",), bits=58)
     gaps = _relative_gaps((ours.derivatives["x"], ours.derivatives_lo["x"]),
                           (truth.derivatives["x"], truth.derivatives_lo["x"]))
@@ -113,7 +114,7 @@ def test_domain_edges_overflow_and_underflow_match_mpmath(text: str) -> None:
     every finite value to the float64 target, recomputed in mpmath where needed."""
     expr = parse(text)
     inputs = {"x": EDGES}
-    truth = analytic.reference(expr, inputs, ("x",))
+    truth = point_reference(expr, inputs, ("x",))
     ours = reference(expr, inputs, ("x",), bits=58)
     for mine, exact in (
         ((ours.values, ours.values_lo), (truth.values, truth.values_lo)),
@@ -169,7 +170,7 @@ def test_functions_in_mpmath_where_long_double_is_narrow(monkeypatch: pytest.Mon
     monkeypatch.setattr(sweep_reference, "FUNCTIONS_IN_MPMATH", True)
     case = next(c for c in CORPUS if c.text == "cosh(x)/y - sinh(y)*log2(z)")
     inputs = _random_points(case, "float64", 20, seed=3)
-    truth = analytic.reference(case.expr, inputs, case.variables)
+    truth = point_reference(case.expr, inputs, case.variables)
     ours = reference(case.expr, inputs, case.variables, bits=58)
     for k in case.variables:
         gaps = _relative_gaps((ours.derivatives[k], ours.derivatives_lo[k]),

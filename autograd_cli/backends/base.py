@@ -1,62 +1,22 @@
 """What every backend is: a small class with lazy framework imports and an ops table.
 
-The one tree-walker, :func:`lower`, turns an expression into a framework's
-computation by looking each node up in that framework's ops table, so backends
-supply operations, not walks. Nothing here imports a framework.
+A backend builds its computation with the one tree-walker,
+:func:`autograd_cli.expr.walk.lower`, over its own ops table, so backends supply
+operations, not walks. Nothing here imports a framework.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.expr.functions import CONSTANTS, FUNCTIONS, OPERATORS
-from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Unary, Var
-
-T = TypeVar("T")
-
-#: Keys every ops table must provide: "num" (a Fraction -> value), the constants,
-#: the operators and every allowlisted function.
-REQUIRED_OPS: frozenset[str] = frozenset(("num", *CONSTANTS, *OPERATORS, *FUNCTIONS))
-
-
-def lower(expr: Expr, ops: Mapping[str, Callable[..., T]], env: Mapping[str, T]) -> T:
-    """Build ``expr`` out of ``ops``, with variables bound by ``env``."""
-    if isinstance(expr, Num):
-        return ops["num"](expr.value)
-    if isinstance(expr, Const):
-        return ops[expr.name]()
-    if isinstance(expr, Var):
-        return env[expr.name]
-    if isinstance(expr, Unary):
-        return ops[expr.op](lower(expr.operand, ops, env))
-    if isinstance(expr, Binary):
-        return ops[expr.op](lower(expr.left, ops, env), lower(expr.right, ops, env))
-    if isinstance(expr, Call):
-        return ops[expr.func](*(lower(arg, ops, env) for arg in expr.args))
-    raise TypeError(f"not an expression node: {expr!r}")
-
-
-def missing_ops(ops: Mapping[str, Any]) -> set[str]:
-    """Names an ops table lacks; empty for a complete table."""
-    return set(REQUIRED_OPS - ops.keys())
-
-
-def num_as_float(value: Fraction) -> float:
-    """A literal as the nearest double, ±inf beyond float64 (frameworks then round it
-    to their dtype); never raises."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
+from autograd_cli.expr.nodes import Expr
 
 
 def nested(api: str, mode: str, order: int) -> str:
@@ -130,6 +90,6 @@ class Backend(ABC):
         dtype: str,
     ) -> Evaluation:
         """f and each derivative in ``wrt`` at every point; inputs are 1-D arrays of
-        ``dtype``. ``wrt`` holds labels (:func:`autograd_cli.model.label`): a variable
+        ``dtype``. ``wrt`` holds labels (:func:`autograd_cli.core.model.label`): a variable
         for a first derivative, "x,x" or "x,y" for higher ones (only up to
         ``max_order``); ``derivatives`` is keyed by them."""

@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import Backend, Evaluation, lower, num_as_float
-from autograd_cli.dtypes import HALF_FORMATS, finfo, numpy_dtype, round_to
+from autograd_cli.backends.base import Backend, Evaluation
+from autograd_cli.core.dtypes import ALL_DTYPES, HALF_FORMATS, finfo, numpy_dtype, round_to
+from autograd_cli.core.model import MAX_ORDER, partial_of
 from autograd_cli.expr.nodes import Binary, Call, Expr, Unary, Var, variables
-from autograd_cli.model import ALL_DTYPES, MAX_ORDER, partial_of
+from autograd_cli.expr.walk import lower, num_as_float
 
 #: The complex step per dtype: powers of two, so dividing by h is exact, and small
 #: enough that the truncation error (h**2 f'''/6) is far below the dtype's eps while

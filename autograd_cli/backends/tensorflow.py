@@ -17,17 +17,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import (
-    Backend,
-    DeviceUnavailable,
-    Evaluation,
-    lower,
-    nested,
-    num_as_float,
-)
-from autograd_cli.dtypes import numpy_dtype
+from autograd_cli.backends.base import Backend, DeviceUnavailable, Evaluation, nested
+from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
+from autograd_cli.core.model import DEVICES, MAX_ORDER, MODES, Partial, partial_of
 from autograd_cli.expr.nodes import Expr
-from autograd_cli.model import ALL_DTYPES, DEVICES, MAX_ORDER, MODES, Partial, partial_of
+from autograd_cli.expr.walk import lower, num_as_float
 
 #: ``--device`` as ``tf.device`` names it.
 TF_DEVICES: dict[str, str] = {"cpu": "/CPU:0", "cuda": "/GPU:0"}

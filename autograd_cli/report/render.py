@@ -8,9 +8,9 @@ import csv
 import io
 import json
 
-from autograd_cli.dtypes import shortest
-from autograd_cli.model import notation
-from autograd_cli.report import Report, Row, SweepReport, SweepRow
+from autograd_cli.core.dtypes import shortest
+from autograd_cli.core.model import notation
+from autograd_cli.report.model import Report, Row, SweepReport, SweepRow
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
 

@@ -266,7 +266,7 @@ def _plain(text: str) -> str:
 
 def _title_lines(data: SweepFigureData) -> list[tuple[str | None, str]]:
     """'f(x) = ...' and 'df/dx = ...' as (mathtext or None if it cannot parse, plain text)."""
-    from autograd_cli.model import notation
+    from autograd_cli.core.model import notation
 
     wrt_tex = data.wrt.replace("_", r"\_")
     f_tex = d_tex = None

@@ -1,6 +1,6 @@
 """The exact reference for sweeps: millions of points in seconds, not minutes.
 
-Why not :func:`analytic.reference`: it evaluates every point in adaptive mpmath, about
+Why not :func:`~.point.reference`: it evaluates every point in adaptive mpmath, about
 50 µs per point and function, so a 10^6-point sweep would wait a minute for its truth.
 Here the same SymPy trees (f and its partials, never ``lambdify``) are walked once into
 a program over numpy arrays that computes, for all points of a block at once:
@@ -22,7 +22,7 @@ a program over numpy arrays that computes, for all points of a block at once:
 A point is accepted when its bound is at most 2**-bits of its value (:data:`ACCEPT_BITS`
 by dtype), or it is an exact zero, or certainly NaN; every other point, typically a few
 near a zero of the result where cancellation eats the relative accuracy, is recomputed
-with the exact adaptive mpmath :func:`analytic.reference`. So every point's reference is
+with the exact adaptive mpmath :func:`~.point.reference`. So every point's reference is
 right to that many bits or better, for float32 and float64 sweeps alike.
 
 Where ``longdouble`` is no wider than float64 (MSVC, some ARM builds) the functions are
@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograd_cli.backends import analytic
 from autograd_cli.expr.nodes import Expr
+from autograd_cli.truth import mpmath_ops, point, symbolic
+from autograd_cli.truth.deadline import Deadline
 
 if TYPE_CHECKING:
     import sympy
@@ -493,13 +494,13 @@ def _mpmath_apply(name: str, x: _Value) -> tuple[Arr, Arr]:
     import mpmath
     import sympy
 
-    function = analytic._mpmath_functions()[getattr(sympy, name)]
+    function = mpmath_ops.mpmath_functions()[getattr(sympy, name)]
     hi_in = np.atleast_1d(np.asarray(x.hi, dtype=np.float64))
     lo_in = np.broadcast_to(np.asarray(x.lo, dtype=np.float64), hi_in.shape)
     hi, lo = np.empty(hi_in.shape), np.empty(hi_in.shape)
     with mpmath.workprec(160):
         for i, (h, low) in enumerate(zip(hi_in.tolist(), lo_in.tolist(), strict=True)):
-            hi[i], lo[i] = analytic._double_double(function(mpmath.mpf(h) + mpmath.mpf(low)))
+            hi[i], lo[i] = point.double_double(function(mpmath.mpf(h) + mpmath.mpf(low)))
     return hi, lo
 
 
@@ -558,8 +559,9 @@ def _mpmath_power(base: _Value, exponent: _Value) -> tuple[Arr, Arr]:
     hi, lo = np.empty(shape), np.empty(shape)
     with mpmath.workprec(160):
         for i, (bh, bl, eh, el) in enumerate(zip(*columns, strict=True)):
-            value = analytic._pow(mpmath.mpf(bh) + mpmath.mpf(bl), mpmath.mpf(eh) + mpmath.mpf(el))
-            hi[i], lo[i] = analytic._double_double(analytic._real(value))
+            base, exponent = mpmath.mpf(bh) + mpmath.mpf(bl), mpmath.mpf(eh) + mpmath.mpf(el)
+            value = mpmath_ops.mp_pow(base, exponent)
+            hi[i], lo[i] = point.double_double(mpmath_ops.mp_real(value))
     return hi, lo
 
 
@@ -672,8 +674,8 @@ def _constant(e: sympy.Basic) -> _Value:
         rest = abs(exact - Fraction(hi) - Fraction(lo))
         return _Value(hi, lo, 0.0 if rest == 0 else float(rest) * 2)
     with mpmath.workprec(256):
-        value = analytic._real(analytic.compile_mpmath(e)({}))
-        hi, lo = analytic._double_double(value)
+        value = mpmath_ops.mp_real(mpmath_ops.compile_mpmath(e)({}))
+        hi, lo = point.double_double(value)
         if math.isnan(hi):
             return _Value(hi, 0.0, 0.0, nan=True)
         if not math.isfinite(hi):
@@ -741,10 +743,10 @@ class SweepReference:
         self.values = values
         self.bits = bits
         self._limit = 2.0**-bits * (1 - 2.0**-40)  # the bound's own float64 rounding
-        f = analytic.to_sympy(expr)
-        partials = {name: analytic.differentiate(f, name) for name in wrt}
-        self.expression = analytic.format_sympy(f)
-        self.derivative_expressions = {k: analytic.format_sympy(v) for k, v in partials.items()}
+        f = symbolic.to_sympy(expr)
+        partials = {name: symbolic.differentiate(f, name) for name in wrt}
+        self.expression = symbolic.format_sympy(f)
+        self.derivative_expressions = {k: symbolic.format_sympy(v) for k, v in partials.items()}
         targets = {f"d{k}": v for k, v in partials.items()}
         if values:
             targets["f"] = f
@@ -756,10 +758,10 @@ class SweepReference:
             self.fallback = str(error)
 
     def __call__(
-        self, inputs: Mapping[str, np.ndarray], *, deadline: analytic.Deadline | None = None
+        self, inputs: Mapping[str, np.ndarray], *, deadline: Deadline | None = None
     ) -> SweepTruth:
         """Inputs: one float64 array per variable (the points as the backends saw them).
-        With a ``deadline``, raises analytic.ReferenceTimeout rather than run past it."""
+        With a ``deadline``, raises ReferenceTimeout rather than run past it."""
         n = len(next(iter(inputs.values())))
         keys = ([] if not self.values else ["f"]) + [f"d{k}" for k in self.wrt]
         hi = {key: np.empty(n) for key in keys}
@@ -783,7 +785,7 @@ class SweepReference:
                     accepted[start:stop] &= ok
         redo = np.flatnonzero(~accepted)
         if redo.size:
-            ref = analytic.reference(
+            ref = point.reference(
                 self.expr, {name: a[redo] for name, a in columns.items()}, self.wrt,
                 deadline=deadline,
             )
@@ -815,12 +817,12 @@ def _accept(v: _Value, n: int, limit: float) -> tuple[np.ndarray, np.ndarray, np
 
 def reference(
     expr: Expr, inputs: Mapping[str, np.ndarray], wrt: tuple[str, ...], *, bits: int = 58
-) -> analytic.Reference:
-    """What :func:`analytic.reference` gives, to ``bits`` bits, vectorized."""
+) -> point.Reference:
+    """What :func:`autograd_cli.truth.point.reference` gives, to ``bits`` bits, vectorized."""
     evaluator = SweepReference(expr, wrt, bits=bits)
     truth = evaluator(inputs)
     assert truth.values is not None
-    return analytic.Reference(
+    return point.Reference(
         expression=evaluator.expression,
         derivative_expressions=dict(evaluator.derivative_expressions),
         values=truth.values[0],

@@ -1,6 +1,6 @@
 """One backend, one process: the code that runs inside a runner's worker.
 
-:mod:`autograd_cli.runner` starts :func:`main` with the *spawn* method, so a worker
+:mod:`autograd_cli.execution.runner` starts :func:`main` with the *spawn* method, so a worker
 is a fresh interpreter that imports only numpy, this module, the backend's module and
 its framework. It then answers one :class:`Task` after another (a pool reuses it, so
 the framework loads once) until the parent hangs up. Inputs arrive in a shared-memory
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from autograd_cli.dtypes import name_of, numpy_dtype
+from autograd_cli.core.dtypes import name_of, numpy_dtype
 
 if TYPE_CHECKING:
     from autograd_cli.backends.base import Backend
@@ -388,4 +388,4 @@ def _exit_with_parent() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit("autograd_cli.worker is started by autograd_cli.runner, not run directly")
+    sys.exit("autograd_cli.execution.worker is started by the runner, not run directly")

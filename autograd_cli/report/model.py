@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from autograd_cli.domain import OVERFLOW, SPECIAL_STATUSES, UNDERFLOW
-from autograd_cli.model import FAILURE_STATUSES
+from autograd_cli.core.statuses import FAILURE_STATUSES, OVERFLOW, SPECIAL_STATUSES, UNDERFLOW
 from autograd_cli.verdicts import Tolerance
 
 EXIT_OK = 0

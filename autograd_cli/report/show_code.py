@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cli.backends.base import lower, num_as_float
+from autograd_cli.core.model import Partial, Request, notation
 from autograd_cli.expr.functions import FUNCTIONS
-from autograd_cli.model import Partial, Request, notation
+from autograd_cli.expr.walk import lower, num_as_float
 
 #: A piece of source and its precedence (Python's: higher binds tighter).
 Source = tuple[str, int]

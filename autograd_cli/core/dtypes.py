@@ -14,7 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cli.model import ALL_DTYPES
+#: The full-precision dtypes, which every backend computes in.
+DTYPES: tuple[str, ...] = ("float32", "float64")
+#: Every dtype a comparison may ask for; a backend
+#: that cannot compute in one gives an ``unavailable`` row for it.
+ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", *DTYPES)
 
 #: The 2-byte formats: (significand bits with the hidden one, minimum normal exponent).
 HALF_FORMATS: dict[str, tuple[int, int]] = {"float16": (11, -14), "bfloat16": (8, -126)}

@@ -43,8 +43,10 @@ from typing import Any
 import numpy as np
 
 from autograd_cli import backends as registry
-from autograd_cli import dtypes, worker
-from autograd_cli.model import BackendResult, Request, RunStatus
+from autograd_cli.core import dtypes
+from autograd_cli.core.model import BackendResult, Request
+from autograd_cli.core.statuses import RunStatus
+from autograd_cli.execution import worker
 
 #: Our shared-memory blocks are named ``gradcheck_<pid of the parent>_<random>``, so
 #: leftovers can be traced to the process that made them.
@@ -710,7 +712,7 @@ def _terminate(process: SpawnProcess) -> None:
 @contextmanager
 def _parent_main_hidden(hide: bool) -> Iterator[None]:
     """Spawn re-runs the parent's ``__main__`` script in every child (so functions
-    defined there unpickle). Our target lives in :mod:`autograd_cli.worker`, so while
+    defined there unpickle). Our target lives in :mod:`autograd_cli.execution.worker`, so while
     launching we show spawn a bare ``__main__``: the worker then skips re-importing the
     CLI or pytest and imports only numpy, our package and its one framework. A backend
     defined in ``__main__`` itself keeps spawn's normal behaviour (``hide=False``).

@@ -7,17 +7,16 @@ boundaries without any framework type.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograd_cli.expr.nodes import Expr
+from autograd_cli.core.dtypes import round_to
+from autograd_cli.core.statuses import RunStatus
 
-#: The full-precision dtypes, which every backend computes in.
-DTYPES: tuple[str, ...] = ("float32", "float64")
-#: Every dtype a comparison may ask for (see :mod:`autograd_cli.dtypes`); a backend
-#: that cannot compute in one gives an ``unavailable`` row for it.
-ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", *DTYPES)
+if TYPE_CHECKING:
+    from autograd_cli.expr.nodes import Expr
+
 #: Where a framework computes; analytic and finite-diff run on the CPU whatever is asked.
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 
@@ -64,9 +63,6 @@ def notation(name: str, f: str = "f") -> str:
     return f"d{power(len(partial))}{f}/{below}"
 
 
-#: ok: computed. The rest are ways a backend can fail to compute; each becomes a row.
-RunStatus = Literal["ok", "error", "unavailable", "crashed", "timeout"]
-FAILURE_STATUSES: tuple[str, ...] = ("error", "unavailable", "crashed", "timeout")
 
 
 @dataclass(frozen=True)
@@ -99,8 +95,6 @@ class Request:
 
     def inputs(self) -> dict[str, np.ndarray]:
         """The points as every backend sees them: rounded (once) to the compared dtype."""
-        from autograd_cli.dtypes import round_to
-
         return {
             name: np.ascontiguousarray(round_to(a, self.dtype)) for name, a in self.points.items()
         }

@@ -1,0 +1,25 @@
+"""The words a row or a point can carry besides ``ok``, in one place: how a backend
+failed to run, and what is special about a point (the same for every backend there)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: ok: computed. The rest are ways a backend can fail to compute; each becomes a row.
+RunStatus = Literal["ok", "error", "unavailable", "crashed", "timeout"]
+FAILURE_STATUSES: tuple[str, ...] = ("error", "unavailable", "crashed", "timeout")
+
+UNDEFINED = "undefined"
+NONDIFFERENTIABLE = "nondifferentiable"
+OVERFLOW = "overflow"
+UNDERFLOW = "underflow"
+#: Properties of a point (the same for every backend there).
+POINT_STATUSES: tuple[str, ...] = (UNDEFINED, NONDIFFERENTIABLE)
+#: Row statuses that are explained, not counted as mismatches unless --strict.
+SPECIAL_STATUSES: tuple[str, ...] = (UNDEFINED, NONDIFFERENTIABLE, OVERFLOW, UNDERFLOW)
+#: Per-point codes in :class:`autograd_cli.domain.Labels`: 0 is an ordinary point.
+CODES: dict[str, int] = {UNDEFINED: 1, NONDIFFERENTIABLE: 2}
+STATUS_OF_CODE: dict[int, str] = {code: status for status, code in CODES.items()}
+#: Codes of :func:`autograd_cli.domain.intermediate_range`: disjoint from :data:`CODES`,
+#: and the numbers a sweep's point labels give overflow and underflow.
+RANGE_CODES: dict[str, int] = {OVERFLOW: 3, UNDERFLOW: 4}
