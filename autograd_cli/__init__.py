@@ -57,9 +57,9 @@ def compare(
     """
     from dataclasses import replace
 
-    from autograd_cli.check import run_checks
+    from autograd_cli.comparison.points import run_checks
+    from autograd_cli.comparison.verdicts import tolerance_for
     from autograd_cli.inputs import build_request, parse_backends, parse_dtypes
-    from autograd_cli.verdicts import tolerance_for
 
     points = at if isinstance(at, (list, tuple)) else [at]
     texts = [

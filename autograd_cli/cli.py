@@ -76,7 +76,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None)
     option is read, so click itself orders command line > environment > file > default."""
     if ctx.resilient_parsing:
         return
-    from autograd_cli.config import ConfigError, project_config
+    from autograd_cli.suite.config import ConfigError, project_config
 
     try:
         found = project_config(value)
@@ -94,7 +94,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None)
 
 
 #: Every option a comparison takes, defined once; each can also come from the
-#: environment (GRADCHECK_<NAME>) or a config file (see autograd_cli.config).
+#: environment (GRADCHECK_<NAME>) or a config file (see autograd_cli.suite.config).
 OPTIONS: dict[str, Callable[[Any], Any]] = {
     "config": click.option(
         "--config", type=click.Path(dir_okay=False, path_type=Path), is_eager=True,
@@ -264,9 +264,9 @@ def check(
     for note in notes:
         click.echo(f"note: {note}", err=True)
 
-    from autograd_cli.check import run_checks
+    from autograd_cli.comparison.points import run_checks
+    from autograd_cli.comparison.verdicts import tolerance_for
     from autograd_cli.report.render import render
-    from autograd_cli.verdicts import tolerance_for
 
     def progress(result: Any) -> None:
         if verbose:
@@ -359,10 +359,10 @@ def _sweep(
     """``check --range``: every refusal first, then the chunked sweep (once per dtype,
     one pool of workers for all), then its outputs (CSV streamed as it goes, the rest
     at the end)."""
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
+    from autograd_cli.comparison.verdicts import tolerance_for
     from autograd_cli.inputs import parse_backends
     from autograd_cli.report.render import render_sweep
-    from autograd_cli.verdicts import tolerance_for
 
     try:
         chosen, notes = parse_backends(backends)
@@ -544,15 +544,15 @@ def suite_command(
     """
     from click.core import ParameterSource
 
-    from autograd_cli import suite as suites
-    from autograd_cli.config import ConfigError, ProjectConfig
+    from autograd_cli.suite import run as suites
+    from autograd_cli.suite.config import ConfigError, ProjectConfig
 
     found = ctx.meta.get("gradcheck.config") or ProjectConfig(None)
     explicit = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     overrides: dict[str, Any] = {}
     if backends is not None and ctx.get_parameter_source("backends") in explicit:
-        from autograd_cli.config import Invalid
-        from autograd_cli.config import backends as backend_names
+        from autograd_cli.suite.config import Invalid
+        from autograd_cli.suite.config import backends as backend_names
 
         try:
             overrides["backends"] = backend_names(backends)

@@ -1057,7 +1057,7 @@ def _range_block(
     """The scan of :func:`intermediate_range` over one block of points. Constants stay
     numpy scalars and masks are built only where something is out of range, so a clean
     block costs a few passes per node."""
-    from autograd_cli.verdicts import range_of
+    from autograd_cli.comparison.verdicts import range_of
 
     limits = range_of(dtype)
     limit, tiny = limits.overflows_at, limits.smallest_normal
@@ -1193,7 +1193,7 @@ def _directions(
 def in_range(exact: np.ndarray, dtype: str) -> np.ndarray:
     """Where an exact derivative is finite, below the dtype's overflow and 0 or normal:
     where a result outside tolerance is no range event of the result itself."""
-    from autograd_cli.verdicts import range_of
+    from autograd_cli.comparison.verdicts import range_of
 
     limits = range_of(dtype)
     size = np.abs(np.asarray(exact, dtype=np.float64))
@@ -1282,7 +1282,7 @@ def _range_text(
     found: _Found, i: int, steps: Sequence[_Step], columns: Mapping[str, np.ndarray],
     directions: Sequence[str], dtype: str, text: str | None,
 ) -> tuple[str, str]:
-    from autograd_cli.verdicts import range_of
+    from autograd_cli.comparison.verdicts import range_of
 
     k, what, detail = int(found.step[i]), int(found.what[i]), int(found.detail[i])
     size = float(found.size[i])

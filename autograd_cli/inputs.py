@@ -6,7 +6,6 @@ it into exit code 2, the Python API lets it propagate as a ValueError.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ from autograd_cli.core.model import (
     label,
     partial_of,
 )
+from autograd_cli.core.names import shown, unknown
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 
@@ -53,8 +53,6 @@ MAX_SWEEP_WORK = 10_000_000_000
 _NUMBER = re.compile(
     r"^[+-]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.I
 )
-#: How much of a long option value an error message repeats.
-_SHOWN = 60
 
 
 class InputError(ValueError):
@@ -77,14 +75,6 @@ def parse_number(text: str, what: str) -> float:
     return value
 
 
-def shown(text: str, limit: int = _SHOWN) -> str:
-    """``repr(text)``, shortened in the middle when long: messages stay one screen line."""
-    if len(text) <= limit:
-        return repr(text)
-    half = (limit - 3) // 2
-    return repr(f"{text[:half]}...{text[-half:]}")
-
-
 def check_timeout(timeout: float) -> float:
     """A finite number of seconds in (0, MAX_TIMEOUT]: NaN would never time out and
     huge values overflow the timers (a traceback deep in the runner)."""
@@ -104,7 +94,7 @@ def named_value(
     name, _, value = item.partition("=")
     name = name.strip()
     if name not in names:
-        raise InputError(f"{where}: {_unknown('variable', name, names)}")
+        raise InputError(f"{where}: {unknown('variable', name, names)}")
     if name in given:
         raise InputError(f"{where}: {name} is given twice")
     return name, parse_number(value, where)
@@ -159,7 +149,7 @@ def parse_backends(text: str | Sequence[str] | None) -> tuple[tuple[str, ...], l
         if not name:
             continue
         if name not in REGISTRY:
-            raise InputError(f"--backends: {_unknown('backend', name, tuple(REGISTRY))}")
+            raise InputError(f"--backends: {unknown('backend', name, tuple(REGISTRY))}")
         if name not in chosen:
             chosen.append(name)
     if not chosen:
@@ -180,7 +170,7 @@ def check_order(order: int) -> int:
 
 def check_mode(mode: str) -> str:
     if mode not in MODE_CHOICES:
-        raise InputError(f"--mode: {_unknown('mode', mode, MODE_CHOICES)}")
+        raise InputError(f"--mode: {unknown('mode', mode, MODE_CHOICES)}")
     return mode
 
 
@@ -195,7 +185,7 @@ def resolve_partials(names: tuple[str, ...], wrt: Sequence[str], order: int) -> 
     check_order(order)
     for name in wrt:
         if name not in names:
-            raise InputError(f"--wrt: {_unknown('variable', name, names)}")
+            raise InputError(f"--wrt: {unknown('variable', name, names)}")
     if order == 1:
         return [(name,) for name in dict.fromkeys(wrt or names)]
     if len(set(wrt)) == 1 and len(wrt) in (1, order):
@@ -213,6 +203,25 @@ def resolve_partials(names: tuple[str, ...], wrt: Sequence[str], order: int) -> 
     )
 
 
+def checked_expression(
+    text: str, *, dtype: str, device: str, order: int, mode: str, timeout: float
+) -> tuple[Expr, tuple[str, ...]]:
+    """The expression and its variables, with every option that points and sweeps share
+    checked in one place, before any work; raises ExpressionError or InputError."""
+    expr = parse(text)
+    names = variables(expr)
+    if not names:
+        raise InputError(
+            f"{text!r} has no variable to differentiate with respect to; write e.g. x*{text}"
+        )
+    check_dtype(dtype)
+    check_device(device)
+    check_order(order)
+    check_mode(mode)
+    check_timeout(timeout)
+    return expr, names
+
+
 def build_request(
     text: str,
     at: Iterable[str],
@@ -226,17 +235,9 @@ def build_request(
     device: str = "cpu",
 ) -> Request:
     """Parse and check everything; raises ExpressionError or InputError."""
-    expr = parse(text)
-    names = variables(expr)
-    if not names:
-        raise InputError(
-            f"{text!r} has no variable to differentiate with respect to; write e.g. x*{text}"
-        )
-    check_dtype(dtype)
-    check_device(device)
+    expr, names = checked_expression(text, dtype=dtype, device=device, order=order,
+                                     mode=mode, timeout=timeout)
     chosen_wrt = [label(p) for p in resolve_partials(names, list(wrt), order)]
-    check_mode(mode)
-    check_timeout(timeout)
     size = check_cost(expr, [partial_of(name) for name in chosen_wrt], order)
     at = list(at)
     if len(at) > MAX_POINTS:
@@ -304,7 +305,7 @@ def check_work(
 def check_dtype(dtype: str) -> str:
     """One dtype gradcheck knows, and numpy can hold here (bfloat16 needs ml_dtypes)."""
     if dtype not in ALL_DTYPES:
-        raise InputError(f"--dtype: {_unknown('dtype', dtype, ALL_DTYPES)}")
+        raise InputError(f"--dtype: {unknown('dtype', dtype, ALL_DTYPES)}")
     problem = dtypes.missing(dtype)
     if problem:
         raise InputError(f"--dtype {dtype}: {problem}")
@@ -322,14 +323,8 @@ def parse_dtypes(text: str | Sequence[str]) -> tuple[str, ...]:
 
 def check_device(device: str) -> str:
     if device not in DEVICES:
-        raise InputError(f"--device: {_unknown('device', device, DEVICES)}")
+        raise InputError(f"--device: {unknown('device', device, DEVICES)}")
     return device
-
-
-def _unknown(kind: str, name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return f"unknown {kind} {shown(name)}; {hint}known: {', '.join(known)}"
 
 
 __all__ = [

@@ -25,12 +25,13 @@ import pytest
 from corpus import CORPUS, TUTORIAL
 from processes import alive
 
-from autograd_cli import config, inputs, truth
+from autograd_cli import inputs, truth
+from autograd_cli.comparison.sweep import CHUNK, build_sweep
 from autograd_cli.expr import parser
 from autograd_cli.expr.cost import derivative_cost
 from autograd_cli.expr.nodes import variables
 from autograd_cli.inputs import InputError, build_request, resolve_partials
-from autograd_cli.sweep import CHUNK, build_sweep
+from autograd_cli.suite import config
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "tensorflow", "jax", "sympy", "mpmath", "matplotlib")
@@ -228,7 +229,7 @@ def test_too_many_points_for_a_large_derivative_are_refused() -> None:
 
 
 def test_sweeps_are_refused_too() -> None:
-    call = ("from autograd_cli.sweep import build_sweep; "
+    call = ("from autograd_cli.comparison.sweep import build_sweep; "
             "build_sweep(sys.argv[1], ('0', '1'), order=4, backends=('analytic',))")
     message, found = probe(call, FORTY)
     assert found["code"] == 2 and found["loaded"] == [], (message, found)

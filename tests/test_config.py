@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograd_cli.config import ConfigError, ProjectConfig, find_config, load_config
-from autograd_cli.suite import load_suite
+from autograd_cli.suite.config import ConfigError, ProjectConfig, find_config, load_config
+from autograd_cli.suite.run import load_suite
 
 
 def write(path: Path, text: str) -> Path:

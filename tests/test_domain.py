@@ -10,15 +10,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from autograd_cli import sweep
-from autograd_cli.check import run_check
+from autograd_cli.comparison import sweep
+from autograd_cli.comparison.points import run_check
+from autograd_cli.comparison.verdicts import range_statuses, tolerance_for
 from autograd_cli.core.statuses import NONDIFFERENTIABLE, UNDEFINED
 from autograd_cli.domain import classify
 from autograd_cli.expr.parser import parse
 from autograd_cli.inputs import build_request
 from autograd_cli.report.figure import build_figure
 from autograd_cli.report.model import EXIT_MISMATCH, EXIT_OK
-from autograd_cli.verdicts import range_statuses, tolerance_for
 
 
 def special(text: str, *points: float | dict[str, float], wrt: tuple[str, ...] = ("x",)):
@@ -200,7 +200,7 @@ def test_sweep_runs_across_chunks_and_the_figure_marks_them():
 
 
 def test_strict_is_a_suite_key(tmp_path):
-    from autograd_cli.suite import load_suite
+    from autograd_cli.suite.run import load_suite
 
     path = tmp_path / "s.toml"
     path.write_text('[[case]]\nname = "kink"\nexpression = "abs(x)"\nat = [0]\n'

@@ -21,13 +21,13 @@ from autograd_cli import backends as registry
 from autograd_cli import compare
 from autograd_cli.backends import backend_class
 from autograd_cli.backends.base import Backend, Evaluation
+from autograd_cli.comparison.verdicts import DEFAULT_TOLERANCES, errors
 from autograd_cli.core.dtypes import ALL_DTYPES, finfo, numpy_dtype, round_to, shortest
 from autograd_cli.execution import runner
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import InputError, build_request
 from autograd_cli.report.render import render
 from autograd_cli.truth.point import Reference, reference
-from autograd_cli.verdicts import DEFAULT_TOLERANCES, errors
 
 HALVES = ("float16", "bfloat16")
 FRAMEWORKS = ("torch", "tensorflow", "jax")
@@ -205,8 +205,9 @@ def test_a_comma_list_is_one_report_grouped_by_dtype() -> None:
 
 
 def test_sweeps_and_suites_take_the_new_dtypes(tmp_path) -> None:
-    from autograd_cli import suite, sweep
-    from autograd_cli.verdicts import tolerance_for
+    from autograd_cli.comparison import sweep
+    from autograd_cli.comparison.verdicts import tolerance_for
+    from autograd_cli.suite import run as suite
 
     request, _ = sweep.build_sweep("sin(x)*x", ("-2", "2"), num="201", dtype="bfloat16",
                                    backends=("analytic", "finite-diff"))

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from autograd_cli import config, inputs, suite
+from autograd_cli import inputs
 from autograd_cli.core.model import MAX_ORDER
 from autograd_cli.expr import parser
+from autograd_cli.suite import config
+from autograd_cli.suite import run as suite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,9 +150,12 @@ def test_long_point_text_is_shortened_in_the_message() -> None:
     assert "unknown variable" in message and "..." in message
 
 
+@pytest.mark.parametrize("where", [("--at", "1"), ("--range", "0", "1")], ids=["point", "sweep"])
 @pytest.mark.parametrize("value", ["nan", "inf", "1e300", str(inputs.MAX_TIMEOUT * 2)])
-def test_timeout_is_finite_and_bounded(value: str) -> None:
-    message = refuse("x", "--at", "1", "--timeout", value)
+def test_timeout_is_finite_and_bounded(value: str, where: tuple[str, ...]) -> None:
+    """Points and sweeps check --timeout in the same place (a sweep once took 1e9 s
+    and ended in a traceback from the OS's timers)."""
+    message = refuse("x", *where, "--timeout", value)
     assert f"at most {inputs.MAX_TIMEOUT:g}" in message
 
 
@@ -159,7 +164,7 @@ def test_order() -> None:
 
 
 def test_sweep_size() -> None:
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
 
     message = refuse("x", "--range", "0", "1", "--num", str(sweep.MAX_POINTS + 1))
     assert "points is too many" in message

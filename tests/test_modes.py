@@ -15,9 +15,9 @@ from corpus import CORPUS
 from autograd_cli import compare
 from autograd_cli.backends import backend_class
 from autograd_cli.backends.base import Backend
+from autograd_cli.comparison.verdicts import tolerance_for, ulp
 from autograd_cli.core.dtypes import DTYPES
 from autograd_cli.core.model import MODES
-from autograd_cli.verdicts import tolerance_for, ulp
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 #: Every function and operator of the language at least once (the whole corpus costs
@@ -99,7 +99,7 @@ def test_in_process_forward_rows() -> None:
 
 
 def test_sweep_with_both_modes_names_each_series() -> None:
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
 
     plan, _ = sweep.build_sweep("tanh(x)", ("-3", "3"), num="1001", dtype="float64",
                                 backends=("analytic", "torch", "finite-diff"), mode="both")
@@ -122,7 +122,7 @@ def test_sweep_with_both_modes_names_each_series() -> None:
 
 
 def test_suite_case_with_both_modes(tmp_path) -> None:
-    from autograd_cli.suite import load_suite, run_cases
+    from autograd_cli.suite.run import load_suite, run_cases
 
     path = tmp_path / "modes.toml"
     path.write_text('[defaults]\nmode = "both"\n[[case]]\nname = "sigmoid"\n'

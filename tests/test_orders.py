@@ -20,12 +20,12 @@ from autograd_cli.backends import backend_class
 from autograd_cli.backends.analytic import AnalyticBackend
 from autograd_cli.backends.base import Backend
 from autograd_cli.backends.finite_diff import FiniteDiffBackend
+from autograd_cli.comparison.verdicts import tolerance_for, ulp
 from autograd_cli.core.dtypes import DTYPES
 from autograd_cli.core.model import MAX_ORDER, MODES, label, notation, partial_of
 from autograd_cli.inputs import InputError, build_request, resolve_partials
 from autograd_cli.truth.point import Reference, reference
 from autograd_cli.truth.vectorized import SweepReference
-from autograd_cli.verdicts import tolerance_for, ulp
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 #: One variable through functions that cancel, and two variables with a mixed partial.
@@ -250,7 +250,7 @@ def test_a_plugin_without_higher_orders_gives_an_error_row() -> None:
 
 
 def test_sweep_of_a_second_derivative_in_process() -> None:
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
 
     plan, _ = sweep.build_sweep(MIXED, ("-2", "2"), num="401", at=["y=0.5"], wrt=["x"],
                                 dtype="float64", backends=("analytic", "finite-diff"),
@@ -279,8 +279,8 @@ def test_sweep_of_a_second_derivative_in_process() -> None:
 
 
 def test_suite_case_with_order_and_expect(tmp_path) -> None:
-    from autograd_cli.config import ConfigError
-    from autograd_cli.suite import load_suite, run_cases
+    from autograd_cli.suite.config import ConfigError
+    from autograd_cli.suite.run import load_suite, run_cases
 
     path = tmp_path / "orders.toml"
     path.write_text(

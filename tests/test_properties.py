@@ -36,14 +36,14 @@ from hypothesis import strategies as st
 
 from autograd_cli import truth
 from autograd_cli.backends.base import Backend
-from autograd_cli.config import ConfigError, load_config
+from autograd_cli.comparison.verdicts import Tolerance, errors
 from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 from autograd_cli.expr.walk import lower
 from autograd_cli.inputs import InputError, build_request
-from autograd_cli.suite import load_suite
-from autograd_cli.verdicts import Tolerance, errors
+from autograd_cli.suite.config import ConfigError, load_config
+from autograd_cli.suite.run import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -471,7 +471,7 @@ def range_text() -> st.SearchStrategy[str]:
 @CLI_EXAMPLES
 @given(range_text(), range_text(), st.sampled_from([None, "3", "0", "1e12", "x", "2.5"]))
 def test_command_refuses_bad_ranges(start: str, stop: str, num: str | None) -> None:
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
 
     def build() -> None:
         sweep.build_sweep("x", (start, stop), num=num, backends=("analytic",))

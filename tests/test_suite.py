@@ -11,15 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd_cli.config import ConfigError
 from autograd_cli.execution import runner
-from autograd_cli.suite import (
-    load_suite,
-    parse_shard,
-    run_cases,
-    select,
-    shard,
-)
+from autograd_cli.suite.config import ConfigError
+from autograd_cli.suite.run import load_suite, parse_shard, run_cases, select, shard
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

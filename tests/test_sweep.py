@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 
 from autograd_cli import backends as registry
-from autograd_cli import sweep
 from autograd_cli.backends.base import Backend, Evaluation
+from autograd_cli.comparison import sweep
+from autograd_cli.comparison.verdicts import tolerance_for
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import InputError
-from autograd_cli.verdicts import tolerance_for
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
 SPIKE_AT = 1.5
@@ -243,7 +243,7 @@ def test_arrays_are_refused_when_they_would_not_fit(monkeypatch: pytest.MonkeyPa
 
 
 def test_suite_helpers_build_a_point_request_and_plot_it(tmp_path: Path) -> None:
-    from autograd_cli.check import run_check
+    from autograd_cli.comparison.points import run_check
 
     request = sweep.build_sweep_request(TUTORIAL, "-4", "4", num=9)
     assert request.size == 9 and request.points["x"].tolist() == list(range(-4, 5))

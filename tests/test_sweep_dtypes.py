@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograd_cli import sweep
 from autograd_cli.backends.base import Backend, Evaluation
+from autograd_cli.comparison import sweep
+from autograd_cli.comparison.verdicts import tolerance_for
 from autograd_cli.core.statuses import OVERFLOW, UNDEFINED, UNDERFLOW
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.report.figure import build_figure
 from autograd_cli.report.model import EXIT_BACKEND_FAILED, EXIT_MISMATCH, EXIT_OK
-from autograd_cli.verdicts import tolerance_for
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
 BOTH = "float32,float64"
@@ -377,7 +377,7 @@ def test_marks_of_several_dtypes_name_theirs_and_share_the_same() -> None:
 
 
 def test_suite_figure_marks_overflow(tmp_path: Path) -> None:
-    from autograd_cli.check import run_check
+    from autograd_cli.comparison.points import run_check
 
     request = sweep.build_sweep_request("exp(1000*x)", "0", "1", num=5,
                                         backends=("analytic", "torch"))

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from autograd_cli.comparison.verdicts import Tolerance
 from autograd_cli.core.statuses import FAILURE_STATUSES, OVERFLOW, SPECIAL_STATUSES, UNDERFLOW
-from autograd_cli.verdicts import Tolerance
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1

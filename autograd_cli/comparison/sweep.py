@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 
+from autograd_cli.comparison.verdicts import Errors, Tolerance, errors, range_statuses, ulp
 from autograd_cli.core.dtypes import finfo, shortest
 from autograd_cli.core.model import MODES, BackendResult, Request, partial_of
+from autograd_cli.core.names import unknown
 from autograd_cli.core.statuses import (
     CODES,
     NONDIFFERENTIABLE,
@@ -41,22 +43,16 @@ from autograd_cli.core.statuses import (
     UNDERFLOW,
 )
 from autograd_cli.domain import MAX_EXACT, SpecialRuns, classify, intermediate_range
-from autograd_cli.expr.nodes import Expr, variables
-from autograd_cli.expr.parser import parse
+from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import (
     InputError,
-    _unknown,
-    check_device,
-    check_dtype,
-    check_mode,
-    check_order,
+    checked_expression,
     named_value,
     parse_number,
     resolve_partials,
 )
 from autograd_cli.report.model import SweepReport, SweepRow, json_number
 from autograd_cli.truth.vectorized import two_prod, two_sum
-from autograd_cli.verdicts import Errors, Tolerance, errors, range_statuses, ulp
 
 if TYPE_CHECKING:
     from autograd_cli.execution.runner import Pool
@@ -281,20 +277,12 @@ def build_sweep(
 
     With ``order`` N the swept derivative is the Nth in the swept variable, or, with
     exactly N ``wrt``, the mixed partial in that order with the first one swept."""
-    expr = parse(text)
-    names = variables(expr)
-    if not names:
-        raise InputError(
-            f"{text!r} has no variable to differentiate with respect to; write e.g. x*{text}"
-        )
-    check_dtype(dtype)
-    check_device(device)
-    check_order(order)
-    check_mode(mode)
+    expr, names = checked_expression(text, dtype=dtype, device=device, order=order,
+                                     mode=mode, timeout=timeout)
     chosen = list(dict.fromkeys(wrt))
     for name in chosen:
         if name not in names:
-            raise InputError(f"--wrt: {_unknown('variable', name, names)}")
+            raise InputError(f"--wrt: {unknown('variable', name, names)}")
     partial: tuple[str, ...] = ()
     if order > 1 and len(wrt) > 1:
         partial = tuple(resolve_partials(names, list(wrt), order)[0])

@@ -11,18 +11,17 @@ consults only after the command line and the environment, so the order is click'
 
 Every problem is a :class:`ConfigError` naming the file, the key (or case), what is
 wrong and a fix; the CLI prints it and exits 2. The validators here are shared with
-suite files (:mod:`autograd_cli.suite`), so a key means the same in both.
+suite files (:mod:`autograd_cli.suite.run`), so a key means the same in both.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from autograd_cli.core.dtypes import ALL_DTYPES
 from autograd_cli.core.model import DEVICES, MODE_CHOICES
+from autograd_cli.core.names import nearest, unknown
 from autograd_cli.report.render import FORMATS
 
 CONFIG_NAME = "gradcheck.toml"
@@ -104,11 +104,11 @@ def describe(value: Any) -> str:
     return f"the {kind} {text}"
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _unquote_hint(value: Any) -> str | None:
+def unquote_hint(value: Any) -> str | None:
     if isinstance(value, str):
         try:
             float(value)
@@ -125,9 +125,9 @@ def number(
 
     def check(value: Any) -> float:
         bound = f"> {minimum:g}" if open_minimum else f">= {minimum:g}"
-        if not _is_number(value):
+        if not is_number(value):
             raise Invalid(f"expected a number {bound}, got {describe(value)}",
-                          _unquote_hint(value))
+                          unquote_hint(value))
         result = float(value)
         if math.isfinite(maximum) and not result <= maximum:
             bound += f" and <= {maximum:g}"
@@ -144,7 +144,7 @@ def integer(minimum: int) -> Validator:
     def check(value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise Invalid(f"expected a whole number >= {minimum}, got {describe(value)}",
-                          _unquote_hint(value))
+                          unquote_hint(value))
         if value < minimum:
             raise Invalid(f"expected a whole number >= {minimum}, got {value}")
         return value
@@ -165,7 +165,7 @@ def choice(choices: Sequence[str], what: str) -> Validator:
             raise Invalid(f"expected one of {', '.join(choices)}, got {describe(value)}",
                           f'write it as a string: "{choices[0]}"')
         if value not in choices:
-            raise Invalid(unknown(what, value, choices))
+            raise Invalid(unknown(what, value, choices, in_file=True))
         return value
 
     return check
@@ -204,21 +204,8 @@ def backends(value: Any) -> tuple[str, ...]:
         raise Invalid(f"name at least one of {', '.join(REGISTRY)}")
     for name in chosen:
         if name not in REGISTRY:
-            raise Invalid(unknown("backend", name, tuple(REGISTRY)))
+            raise Invalid(unknown("backend", name, tuple(REGISTRY), in_file=True))
     return tuple(dict.fromkeys(chosen))
-
-
-def unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    """'unknown KIND NAME; did you mean X? known: ...' with the nearest known name."""
-    known = list(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {name!r}; {hint}known: {', '.join(known)}"
-
-
-def nearest(name: str, known: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-    return close[0] if close else None
 
 
 #: The keys of a project configuration: long option names, each with its validator.

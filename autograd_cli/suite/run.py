@@ -30,14 +30,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli import config
-from autograd_cli.config import ConfigError, Invalid, describe
+from autograd_cli.comparison.verdicts import Tolerance, tolerance_for
 from autograd_cli.core.dtypes import ALL_DTYPES
 from autograd_cli.core.model import DEVICES, MODE_CHOICES, Request, notation
+from autograd_cli.core.names import nearest, unknown
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 from autograd_cli.report.model import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE, Report
-from autograd_cli.verdicts import Tolerance, tolerance_for
+from autograd_cli.suite import config
+from autograd_cli.suite.config import ConfigError, Invalid, describe
 
 if TYPE_CHECKING:
     from autograd_cli.execution import runner
@@ -89,16 +90,16 @@ def _wrt(value: Any) -> tuple[str, ...]:
 
 def _point(value: Any) -> str:
     """A point as ``--at`` takes it: a number, "x=1,y=2", or a table {x = 1, y = 2}."""
-    if config._is_number(value):
+    if config.is_number(value):
         return repr(float(value))
     if isinstance(value, str) and value.strip():
         return value
     if isinstance(value, dict) and value:
         parts = []
         for name, number in value.items():
-            if not config._is_number(number):
+            if not config.is_number(number):
                 raise Invalid(f"{name} should be a number, got {describe(number)}",
-                              config._unquote_hint(number))
+                              config.unquote_hint(number))
             parts.append(f"{name}={float(number)!r}")
         return ",".join(parts)
     raise Invalid(f"expected a number, a string like \"x=1,y=2\" or a table, got "
@@ -114,7 +115,7 @@ def _points(value: Any) -> tuple[str, ...]:
 
 def _range(value: Any) -> tuple[float, float]:
     if (not isinstance(value, list) or len(value) != 2
-            or not all(config._is_number(v) for v in value)):
+            or not all(config.is_number(v) for v in value)):
         raise Invalid(f"expected two numbers [start, stop], got {describe(value)}",
                       "for example range = [-4, 4]")
     start, stop = float(value[0]), float(value[1])
@@ -126,11 +127,11 @@ def _range(value: Any) -> tuple[float, float]:
 def _expect(value: Any) -> Any:
     """Checked for shape here; against the expression once the case is built."""
     def one(item: Any) -> Any:
-        if config._is_number(item):
+        if config.is_number(item):
             return float(item)
         if isinstance(item, str) and item.strip():
             return item
-        if isinstance(item, list) and item and all(config._is_number(v) for v in item):
+        if isinstance(item, list) and item and all(config.is_number(v) for v in item):
             return tuple(float(v) for v in item)
         raise Invalid(
             f"expected a number, a list of numbers (one per point) or a formula string, "
@@ -273,7 +274,7 @@ def load_suite(
     data = config.read_toml(path)
     for key in data:
         if key not in TOP_KEYS:
-            close = config.nearest(key, TOP_KEYS)
+            close = nearest(key, TOP_KEYS)
             raise ConfigError(
                 path, f"unknown top-level key {key!r}",
                 hint=(f"did you mean {close!r}? " if close else "")
@@ -423,7 +424,7 @@ def _sweep_request(
     wrt: Sequence[str],
     timeout: float,
 ) -> Request:
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
 
     start, stop = options["range"]
     step = options.get("step")
@@ -462,7 +463,7 @@ def _check_expect(
         for name in expect:
             if name not in request.wrt:
                 kind = "variable" if request.order == 1 else 'derivative (as "x,y")'
-                raise ConfigError(path, config.unknown(kind, name, request.wrt),
+                raise ConfigError(path, unknown(kind, name, request.wrt, in_file=True),
                                   where=place)
         by_name = dict(expect)
     elif len(request.wrt) == 1:
@@ -588,7 +589,7 @@ def run_case(
     pool: runner.Pool | None = None,
 ) -> CaseResult:
     """One case: the cross-backend check, then ``expect``, then the plot."""
-    from autograd_cli.check import run_check
+    from autograd_cli.comparison.points import run_check
 
     started = time.perf_counter()
     try:
@@ -651,7 +652,7 @@ def _check_formula(case: Case, name: str, expected: str) -> list[str]:
 
 
 def _draw(case: Case, report: Report) -> list[str]:
-    from autograd_cli import sweep
+    from autograd_cli.comparison import sweep
 
     assert case.plot is not None
     target = Path(str(case.plot).replace("{dtype}", case.request.dtype))

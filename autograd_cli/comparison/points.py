@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from autograd_cli.backends import backend_class
+from autograd_cli.comparison.verdicts import Errors, Tolerance, beyond_range, errors, range_statuses
 from autograd_cli.core.model import BackendResult, Request
 from autograd_cli.core.statuses import (
     NONDIFFERENTIABLE,
@@ -27,7 +28,6 @@ from autograd_cli.core.statuses import (
 from autograd_cli.domain import Labels, Special, in_range, short
 from autograd_cli.execution import runner
 from autograd_cli.report.model import Report, Row, merge
-from autograd_cli.verdicts import Errors, Tolerance, beyond_range, errors, range_statuses
 
 ANALYTIC = "analytic"
 
