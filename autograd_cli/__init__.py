@@ -62,15 +62,10 @@ def compare(
     from autograd_cli.inputs import build_request, parse_backends, parse_dtypes
 
     points = at if isinstance(at, (list, tuple)) else [at]
-    texts = [
-        ",".join(f"{k}={float(v)!r}" for k, v in p.items()) if isinstance(p, dict)
-        else repr(float(p))
-        for p in points
-    ]
     chosen, notes = parse_backends(backends)
     dtypes = parse_dtypes(dtype)
     request = build_request(
-        expression, texts, (wrt,) if isinstance(wrt, str) else wrt, dtypes[0], chosen,
+        expression, points, (wrt,) if isinstance(wrt, str) else wrt, dtypes[0], chosen,
         timeout, order=order, mode=mode, device=device,
     )
     return run_checks(

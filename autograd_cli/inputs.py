@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -125,6 +126,44 @@ def parse_point(text: str, names: tuple[str, ...]) -> dict[str, float]:
     return point
 
 
+#: A point as the Python API and suites give it: a number (one-variable expressions),
+#: a mapping {"x": 1, "y": 2}, or ``--at`` text ("0.5", "x=1,y=2").
+Point = str | float | Mapping[str, float]
+
+
+def as_number(value: Any, where: str) -> float:
+    """A number given as a number (or what float() reads), as a double."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {value!r} is not a number") from None
+
+
+def point_of(item: Point, names: tuple[str, ...]) -> dict[str, float]:
+    """One point as numbers. Text is parsed as ``--at``; numbers are taken as they are,
+    never printed and parsed again. Messages read as for the same ``--at``."""
+    if isinstance(item, str):
+        return parse_point(item, names)
+    given: Mapping[str, Any] = item if isinstance(item, Mapping) else {"": item}
+    where = "--at " + shown(",".join(f"{k}={v!r}" if k else repr(v) for k, v in given.items()))
+    if "" in given:
+        if len(names) != 1:
+            raise InputError(
+                f"{where}: the expression has variables {', '.join(names)}; "
+                f"name each one, e.g. --at {','.join(f'{n}=1' for n in names)}"
+            )
+        given = {names[0]: given[""]}
+    point: dict[str, float] = {}
+    for name, value in given.items():
+        if name not in names:
+            raise InputError(f"{where}: {unknown('variable', name, names)}")
+        point[name] = as_number(value, where)
+    missing = [name for name in names if name not in point]
+    if missing:
+        raise InputError(f"{where}: no value for {', '.join(missing)}")
+    return point
+
+
 def parse_backends(text: str | Sequence[str] | None) -> tuple[tuple[str, ...], list[str]]:
     """Backends to run and notes about skipped ones.
 
@@ -224,7 +263,7 @@ def checked_expression(
 
 def build_request(
     text: str,
-    at: Iterable[str],
+    at: Iterable[Point],
     wrt: Iterable[str] = (),
     dtype: str = "float32",
     backends: tuple[str, ...] = ("analytic",),
@@ -245,7 +284,7 @@ def build_request(
             f"--at: {len(at):,} points is too many (at most {MAX_POINTS:,}; use --range for "
             "sweeps)"
         )
-    points = [parse_point(item, names) for item in at]
+    points = [point_of(item, names) for item in at]
     if not points:
         example = "0.5" if len(names) == 1 else ",".join(f"{n}=1" for n in names)
         raise InputError(f"say where to differentiate, e.g. --at {example}")

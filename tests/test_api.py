@@ -26,6 +26,22 @@ def test_compare_mapping_points_and_wrt():
     assert {row.wrt for row in report.rows} == {"x"}
 
 
+def test_compare_takes_points_as_values_or_as_at_text():
+    """Numbers travel as numbers (no text round trip); text reads as --at does."""
+    exact = 0.1 + 2**-40  # its shortest repr is long: a value, not a decimal to reparse
+    by_value = compare("x**2", at={"x": exact}, backends="analytic", dtype="float64")
+    assert by_value.rows[0].point == {"x": exact}
+    by_text = compare("x*y", at=["x=1,y=2", {"x": 3, "y": 4}], backends="analytic",
+                      wrt="y", dtype="float64")
+    assert [row.derivative for row in by_text.rows] == [1.0, 3.0]
+    with pytest.raises(ValueError, match="unknown variable 'q'"):
+        compare("x", at={"q": 1.0})
+    with pytest.raises(ValueError, match="no value for y"):
+        compare("x*y", at={"x": 1.0})
+    with pytest.raises(ValueError, match="'one' is not a number"):
+        compare("x", at={"x": "one"})
+
+
 def test_compare_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="missing operator") as raised:
         compare("2x", at=1.0)

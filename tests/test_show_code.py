@@ -143,3 +143,19 @@ def test_a_sweep_shows_a_script_at_each_rows_worst_point(gradcheck, tmp_path: Pa
     table = gradcheck(*args)
     assert table.stdout.count("# the sweep's worst point for") == 2
     assert table.stdout.index("OK:") < table.stdout.index("# the sweep's worst point")
+
+
+def test_a_sweep_with_a_fixed_variable_shows_the_script_at_its_worst_point(gradcheck) -> None:
+    """The worst point of a two-variable sweep is one point (swept and fixed variables
+    together), handed on as numbers: its script differentiates at both."""
+    done = gradcheck("sin(x*y)*exp(x)", "--range", "-3", "3", "--num", "101", "--at", "y=2",
+                     "--wrt", "x", "--backends", "analytic,torch", "--show-code",
+                     "--format", "json")
+    assert done.returncode == 0, done.stderr
+    (torch,) = [r for r in json.loads(done.stdout)["results"] if r["backend"] == "torch"]
+    assert torch["max_ulp_error"] > 0, "a sweep with no worst point shows no script"
+    script = torch["code"]
+    assert script.startswith(f"# the sweep's worst point for torch in float32: "
+                             f"x = {torch['worst_at']!r}")
+    ast.parse(script)
+    assert "2.0" in script

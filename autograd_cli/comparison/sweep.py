@@ -46,6 +46,8 @@ from autograd_cli.domain import MAX_EXACT, SpecialRuns, classify, intermediate_r
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import (
     InputError,
+    Point,
+    as_number,
     checked_expression,
     named_value,
     parse_number,
@@ -263,7 +265,7 @@ def build_sweep(
     *,
     num: str | None = None,
     step: str | None = None,
-    at: Sequence[str] = (),
+    at: Sequence[Point] = (),
     wrt: Sequence[str] = (),
     dtype: str = "float32",
     backends: tuple[str, ...] = (ANALYTIC,),
@@ -312,11 +314,24 @@ def build_sweep(
     return sweep, notes
 
 
-def _fixed(at: Sequence[str], names: tuple[str, ...], swept: str) -> dict[str, float]:
-    """--at NAME=VALUE for every variable but the swept one (one or several --at)."""
+def _fixed(at: Sequence[Point], names: tuple[str, ...], swept: str) -> dict[str, float]:
+    """--at NAME=VALUE for every variable but the swept one (one or several --at, or
+    mappings of numbers from suites and the Python API)."""
     others = [n for n in names if n != swept]
     fixed: dict[str, float] = {}
-    for text in at:
+    for given in at:
+        if isinstance(given, Mapping):
+            for name, value in given.items():
+                where = f"--at {name}={value!r}"
+                if name == swept:
+                    raise InputError(f"{where}: {swept} is swept by --range; do not fix it")
+                if name not in names:
+                    raise InputError(f"{where}: {unknown('variable', name, names)}")
+                if name in fixed:
+                    raise InputError(f"{where}: {name} is given twice")
+                fixed[name] = as_number(value, where)
+            continue
+        text = str(given)
         for item in (part.strip() for part in text.split(",")):
             if not item:
                 continue
@@ -1264,7 +1279,7 @@ def build_sweep_request(
     *,
     num: str | int | None = None,
     step: str | float | None = None,
-    at: Sequence[str] = (),
+    at: Sequence[Point] = (),
     wrt: Sequence[str] = (),
     dtype: str = "float32",
     backends: tuple[str, ...] = (ANALYTIC,),

@@ -386,8 +386,7 @@ def sweep_scripts(report: Any, wrt: tuple[str, ...], order: int,
         if row.backend not in PRINTERS or row.worst_at is None or row.failed:
             continue
         point = {**report.fixed, report.swept: row.worst_at}
-        at = tuple(f"{name}={literal(value)}" for name, value in point.items())
-        request = build_request(report.expression, at, wrt, row.dtype, (row.backend,),
+        request = build_request(report.expression, [point], wrt, row.dtype, (row.backend,),
                                 device=device, order=order, mode=row.mode or "reverse")
         ulps = "" if row.max_ulp_error is None else f" ({row.max_ulp_error:.3g} ULP)"
         where = f"{report.swept} = {literal(row.worst_at)}"

@@ -42,6 +42,7 @@ from autograd_cli.suite.config import ConfigError, Invalid, describe
 
 if TYPE_CHECKING:
     from autograd_cli.execution import runner
+    from autograd_cli.inputs import Point
 
 JSON_SCHEMA_VERSION = 1
 
@@ -88,25 +89,24 @@ def _wrt(value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items)
 
 
-def _point(value: Any) -> str:
-    """A point as ``--at`` takes it: a number, "x=1,y=2", or a table {x = 1, y = 2}."""
+def _point(value: Any) -> Point:
+    """A point: a number, "x=1,y=2" (read as ``--at``), or a table {x = 1, y = 2}; numbers
+    stay numbers."""
     if config.is_number(value):
-        return repr(float(value))
+        return float(value)
     if isinstance(value, str) and value.strip():
         return value
     if isinstance(value, dict) and value:
-        parts = []
         for name, number in value.items():
             if not config.is_number(number):
                 raise Invalid(f"{name} should be a number, got {describe(number)}",
                               config.unquote_hint(number))
-            parts.append(f"{name}={float(number)!r}")
-        return ",".join(parts)
+        return {name: float(number) for name, number in value.items()}
     raise Invalid(f"expected a number, a string like \"x=1,y=2\" or a table, got "
                   f"{describe(value)}", "for example at = [0.5, 1.0] or at = [{x = 1, y = 2}]")
 
 
-def _points(value: Any) -> tuple[str, ...]:
+def _points(value: Any) -> tuple[Point, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
         raise Invalid("expected at least one point", "for example at = [0.5, 1.0]")
