@@ -17,8 +17,8 @@ from autograd_cli.core.statuses import NONDIFFERENTIABLE, UNDEFINED
 from autograd_cli.domain import classify
 from autograd_cli.expr.parser import parse
 from autograd_cli.inputs import build_request
+from autograd_cli.report.common import EXIT_MISMATCH, EXIT_OK
 from autograd_cli.report.figure import build_figure
-from autograd_cli.report.model import EXIT_MISMATCH, EXIT_OK
 
 
 def special(text: str, *points: float | dict[str, float], wrt: tuple[str, ...] = ("x",)):

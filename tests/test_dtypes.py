@@ -207,6 +207,7 @@ def test_a_comma_list_is_one_report_grouped_by_dtype() -> None:
 def test_sweeps_and_suites_take_the_new_dtypes(tmp_path) -> None:
     from autograd_cli.comparison import sweep
     from autograd_cli.comparison.verdicts import tolerance_for
+    from autograd_cli.report import sinks
     from autograd_cli.suite import run as suite
 
     request, _ = sweep.build_sweep("sin(x)*x", ("-2", "2"), num="201", dtype="bfloat16",
@@ -216,7 +217,7 @@ def test_sweeps_and_suites_take_the_new_dtypes(tmp_path) -> None:
     assert (analytic.points, analytic.status) == (201, "ok")
     assert analytic.max_ulp_error is not None and analytic.max_ulp_error <= 0.5
     assert finite.status in ("ok", "mismatch") and finite.points == 201
-    assert sweep._text(round_to(np.array([0.1, 2.0]), "bfloat16")) == ["0.1", "2.0"]
+    assert sinks.shortest_texts(round_to(np.array([0.1, 2.0]), "bfloat16")) == ["0.1", "2.0"]
     path = tmp_path / "halves.toml"
     path.write_text(textwrap.dedent("""
         [[case]]

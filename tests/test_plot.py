@@ -17,15 +17,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from autograd_cli.report.figure import (
-    ULP_FLOOR,
-    Series,
-    SweepFigureData,
-    build_figure,
-    envelope,
-    save_figure,
-    validate_plot_path,
-)
+from autograd_cli.report.figure import build_figure
+from autograd_cli.report.figure_data import ULP_FLOOR, Series, SweepFigureData, envelope
+from autograd_cli.report.plot_files import save_figure, validate_plot_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -393,7 +387,7 @@ def test_validate_reports_a_folder_where_no_file_can_be_created(
 def test_validate_imports_no_matplotlib(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from autograd_cli.report.figure import validate_plot_path\n"
+        "from autograd_cli.report.plot_files import validate_plot_path\n"
         f"validate_plot_path({str(tmp_path / 'a.png')!r})\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
     )

@@ -205,7 +205,7 @@ def test_a_million_points_round_trip_exactly_through_shared_memory(
 def test_without_room_in_shared_memory_the_arrays_go_through_the_pipe(
     notes: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner, "_room_for", lambda nbytes: False)
+    monkeypatch.setattr(runner, "room_for", lambda nbytes: False)
     points = np.random.default_rng(3).standard_normal(5_000)
     rows = runner.start(request(points), ["fake_echo", "fake_square"]).results()
 

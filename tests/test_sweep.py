@@ -23,6 +23,7 @@ from autograd_cli.comparison import sweep
 from autograd_cli.comparison.verdicts import tolerance_for
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import InputError
+from autograd_cli.report import plot_sink, sinks
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
 SPIKE_AT = 1.5
@@ -175,14 +176,14 @@ def test_nan_counts_and_analytic_only_sweep() -> None:
 
 def test_plot_data_keeps_spikes_when_decimated(spike: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sweep, "PLOT_FULL", 1000)
+    monkeypatch.setattr(plot_sink, "PLOT_FULL", 1000)
     request, _ = sweep.build_sweep(TUTORIAL, ("-4", "4"), step="0.001",
                                    backends=("analytic", spike))
     figure = sweep.PlotSink(request.size, request.backends)
     report = sweep.run_sweep(request, tolerance_for("float32"), isolate=False, sinks=[figure],
                              chunk=3000)
     data = figure.figure_data(report)
-    assert data.x.shape == (2 * sweep.PLOT_BINS,)
+    assert data.x.shape == (2 * plot_sink.PLOT_BINS,)
     assert [s.backend for s in data.series] == ["analytic", "spike"]
     ulps = data.series[1].ulp_error
     assert np.nanmax(ulps) > 99 and np.count_nonzero(ulps > 1) == 1
@@ -233,7 +234,7 @@ def test_a_backend_failing_midway_is_a_row_and_exit_code_3(
 
 
 def test_arrays_are_refused_when_they_would_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sweep, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(sinks, "available_memory", lambda: 2**30)
     sweep.check_arrays_fit(10**6, 3)  # 97 MB of 1 GiB
     with pytest.raises(InputError, match=r"--arrays: 100,000,000 points need about 9\.0 GiB"):
         sweep.check_arrays_fit(10**8, 3)

@@ -19,8 +19,9 @@ from autograd_cli.comparison import sweep
 from autograd_cli.comparison.verdicts import tolerance_for
 from autograd_cli.core.statuses import OVERFLOW, UNDEFINED, UNDERFLOW
 from autograd_cli.expr.nodes import Expr
+from autograd_cli.report import plot_sink
+from autograd_cli.report.common import EXIT_BACKEND_FAILED, EXIT_MISMATCH, EXIT_OK
 from autograd_cli.report.figure import build_figure
-from autograd_cli.report.model import EXIT_BACKEND_FAILED, EXIT_MISMATCH, EXIT_OK
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
 BOTH = "float32,float64"
@@ -332,8 +333,8 @@ def test_binned_figure_keeps_a_single_special_point_a_single_x(
 ) -> None:
     """Beyond PLOT_FULL each mark spans the labelled points of its bins, not the bins:
     the pole at 0 stays one line, and every overflowing point is counted."""
-    monkeypatch.setattr(sweep, "PLOT_FULL", 1000)
-    monkeypatch.setattr(sweep, "PLOT_BINS", 300)
+    monkeypatch.setattr(plot_sink, "PLOT_FULL", 1000)
+    monkeypatch.setattr(plot_sink, "PLOT_BINS", 300)
     report, data = overflow_figure("4001")
     assert data.x.shape == (600,)
     marks = [(m.status, m.start, m.stop, m.points) for m in data.special]

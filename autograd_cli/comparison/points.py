@@ -11,11 +11,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 
 import numpy as np
 
 from autograd_cli.backends import backend_class
+from autograd_cli.comparison.plan import (
+    ANALYTIC,
+    ModePlan,
+    frameworks_of,
+    method_of,
+    worker_pool,
+)
 from autograd_cli.comparison.verdicts import Errors, Tolerance, beyond_range, errors, range_statuses
 from autograd_cli.core.model import BackendResult, Request
 from autograd_cli.core.statuses import (
@@ -28,8 +36,6 @@ from autograd_cli.core.statuses import (
 from autograd_cli.domain import Labels, Special, in_range, short
 from autograd_cli.execution import runner
 from autograd_cli.report.model import Report, Row, merge
-
-ANALYTIC = "analytic"
 
 
 def run_check(
@@ -55,14 +61,12 @@ def run_check(
     from autograd_cli import domain, truth
     from autograd_cli.truth.symbolic import sympy_ops
 
-    frameworks = [name for name in request.backends if name != ANALYTIC]
-    moded = {name for name in frameworks if _modes(name)}
-    plan = [(request.modes[0], frameworks)]
-    plan += [(mode, [n for n in frameworks if n in moded]) for mode in request.modes[1:]]
-    plan = plan[:1] + [(mode, names) for mode, names in plan[1:] if names]
-    own = None
-    if pool is None and len(plan) > 1:
-        own = pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
+    modes = ModePlan(request.backends, request.mode)
+    moded = modes.moded
+    plan = modes.runs()
+    workers = ExitStack()
+    pool = workers.enter_context(worker_pool(modes.frameworks, pool, len(plan) > 1, jobs=jobs,
+                                             isolate=isolate, verbose=verbose))
 
     def submit(mode: str, names: list[str]) -> runner.Run:
         single = replace(request, mode=mode)
@@ -74,7 +78,8 @@ def run_check(
         def tag(result: BackendResult) -> None:
             result.mode = mode if result.backend in moded else None
             if result.status != "ok":  # the registry's method names the default mode only
-                result.method = _describe(result, request.order) or result.method
+                result.method = method_of(result.backend, result.mode,
+                                          request.order) or result.method
             if on_result is not None:
                 on_result(result)
 
@@ -109,15 +114,10 @@ def run_check(
             for result in run.results(tagged(mode)):
                 found[result.backend, result.mode] = result
     finally:
-        if own is not None:
-            own.close()
+        workers.close()
     if ANALYTIC in request.backends:
         found[ANALYTIC, None] = _analytic_result(request, reference, reference_seconds)
-    results = [
-        found[name, mode]
-        for name in request.backends
-        for mode in (request.modes if name in moded else (None,))
-    ]
+    results = [found[row] for row in modes.rows()]
     rows = _rows(request, inputs, reference, results, tolerance, labels)
     return Report(
         expression=request.text,
@@ -154,11 +154,9 @@ def run_checks(
     """The same check in several dtypes (a request and a tolerance each), as one
     report grouped by dtype. One pool serves them all, so each framework loads once.
     ``show_code`` attaches each backend's reproducing script (:mod:`show_code`)."""
-    pool = None
-    frameworks = list(dict.fromkeys(n for r in requests for n in r.backends if n != ANALYTIC))
-    if len(requests) > 1 and frameworks:
-        pool = runner.Pool(frameworks, jobs=jobs, isolate=isolate, verbose=verbose)
-    try:
+    frameworks = frameworks_of([r.backends for r in requests])
+    with worker_pool(frameworks, None, len(requests) > 1, jobs=jobs, isolate=isolate,
+                     verbose=verbose) as pool:
         reports = []
         for request, tolerance in zip(requests, tolerances, strict=True):
             report = run_check(request, tolerance, jobs=jobs, isolate=isolate, verbose=verbose,
@@ -168,26 +166,7 @@ def run_checks(
 
                 report.code = {request.dtype: scripts(request)}
             reports.append(report)
-    finally:
-        if pool is not None:
-            pool.close()
     return merge(reports)
-
-
-def _modes(name: str) -> tuple[str, ...]:
-    """The autodiff modes a backend has (none for an unknown or broken one), without
-    importing its framework."""
-    try:
-        return tuple(backend_class(name).modes)
-    except Exception:
-        return ()
-
-
-def _describe(result: BackendResult, order: int) -> str | None:
-    try:
-        return backend_class(result.backend).describe(result.mode or "reverse", order)
-    except Exception:
-        return None
 
 
 def _key(result: BackendResult) -> str:

@@ -46,20 +46,25 @@ def partial_of(name: str) -> Partial:
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def powers(partial: Partial) -> list[tuple[str, int]]:
+    """A partial as variables with their repeat counts, in order: (x, x, y) -> x², y."""
+    found: list[tuple[str, int]] = []
+    for variable in partial:
+        if found and found[-1][0] == variable:
+            found[-1] = (variable, found[-1][1] + 1)
+        else:
+            found.append((variable, 1))
+    return found
+
+
 def notation(name: str, f: str = "f") -> str:
     """A derivative as people write it: df/dx, d²f/dx², d²f/dxdy, d³f/dx²dy."""
     partial = partial_of(name)
-    runs: list[list[Any]] = []
-    for variable in partial:
-        if runs and runs[-1][0] == variable:
-            runs[-1][1] += 1
-        else:
-            runs.append([variable, 1])
 
     def power(n: int) -> str:
         return "" if n == 1 else str(n).translate(_SUPERSCRIPTS)
 
-    below = "".join(f"d{variable}{power(n)}" for variable, n in runs)
+    below = "".join(f"d{variable}{power(n)}" for variable, n in powers(partial))
     return f"d{power(len(partial))}{f}/{below}"
 
 

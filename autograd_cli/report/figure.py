@@ -2,11 +2,11 @@
 
 The input is a small framework-free contract (:class:`SweepFigureData` holding one
 :class:`Series` per backend, all plain numpy arrays), so the sweep code, the tests and
-anyone scripting gradcheck can draw the same figure without running a backend.
+anyone scripting gradcheck can draw the same figure without running a backend. Writing
+it to a file (all or nothing) is :mod:`.plot_files`'s job.
 
 matplotlib is imported only inside the functions that draw: ``gradcheck --help``, a
-parse error or a run without ``--plot`` never pay for it, and
-:func:`validate_plot_path` can reject a bad ``--plot`` path before any work starts. No
+parse error or a run without ``--plot`` never pay for it. No
 pyplot either: a bare ``Figure`` with an Agg canvas has no global state and needs no
 display.
 
@@ -16,37 +16,26 @@ skipping points, so a single-point spike in 10^6 values still shows.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from autograd_cli.report.figure_data import (
+    ULP_FLOOR,
+    Series,
+    SpecialMark,
+    SweepFigureData,
+    decimated,
+    flagged,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-__all__ = [
-    "PLOT_FORMATS",
-    "ULP_FLOOR",
-    "Series",
-    "SpecialMark",
-    "SweepFigureData",
-    "build_figure",
-    "envelope",
-    "save_figure",
-    "validate_plot_path",
-]
-
-#: File extensions --plot accepts; the format follows the extension.
-PLOT_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
-
-#: ULP errors below this (exact results included) are drawn at it, so a log axis keeps them.
-ULP_FLOOR = 1e-3
+__all__ = ["LEGEND_INSIDE", "build_figure"]
 
 #: Okabe-Ito colours (safe for colour-blind readers), then line styles and markers, so two
 #: backends stay distinguishable in greyscale print and when their curves coincide.
@@ -57,7 +46,6 @@ _MARKERS = ("o", "x", "s", "+", "^", "D", "v")
 #: backend gets a marker that has one).
 _FILLS = ("none", "full", "left", "bottom")
 _FILLABLE = ("o", "X", "s", "P", "^", "D", "v")
-_PNG_DPI = 150
 _TITLE_SIZE = 14.0
 _MIN_TITLE_SIZE = 9.0
 #: NaN/inf markers: one per bin of this many across the axis, so a long run of NaNs is a
@@ -76,176 +64,6 @@ _SPECIAL_STYLE = {"undefined": ("#BB0000", "undefined"),
 #: (and each other) in greyscale; a single x gets its own line style.
 _SPECIAL_HATCH = {"overflow": "////", "underflow": "\\\\\\\\"}
 _SPECIAL_LINE: dict[str, Any] = {"overflow": (0, (1, 1.5)), "underflow": (0, (5, 1.5, 1, 1.5))}
-
-
-@dataclass(frozen=True, eq=False)
-class Series:
-    """One backend's curve over the sweep.
-
-    ``derivative`` is f'(x) as the backend computed it (any float dtype; drawn as
-    float64, which is exact). ``ulp_error`` is its error against the exact derivative
-    in ULPs of the compared dtype: 0 means exact, NaN or inf means the backend (or the
-    truth) was not finite there; the sign, if any, is ignored.
-
-    ``dtype`` is the dtype it computed in; when the figure's series have several, each
-    is named "<backend> <dtype>" and its errors are ULPs of its own dtype. ``x``, when
-    given, is where its points are (its dtype rounds them its own way); else the
-    figure's ``x``.
-    """
-
-    backend: str
-    label: str
-    derivative: np.ndarray
-    ulp_error: np.ndarray
-    dtype: str | None = None
-    x: np.ndarray | None = None
-
-    def name(self, several: bool) -> str:
-        """Its name in legends and gids: the backend, with the dtype if ``several``."""
-        return f"{self.backend} {self.dtype}" if several and self.dtype else self.backend
-
-
-@dataclass(frozen=True)
-class SpecialMark:
-    """Where the derivative is not judged: ``status`` ("undefined", "nondifferentiable",
-    "overflow", "underflow") from x = ``start`` to ``stop`` (equal for a single point),
-    ``points`` of them; ``dtype``: only that dtype's series (None: every series).
-    Drawn as a shaded band, or a dashed vertical line for a single x."""
-
-    status: str
-    start: float
-    stop: float
-    points: int = 1
-    dtype: str | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class SweepFigureData:
-    """Everything the sweep figure shows, as plain arrays of one length N.
-
-    ``x`` holds the points as the backends saw them (already rounded to ``dtype``),
-    ``exact`` the exact derivative there (float64). ``expression``/``derivative`` are
-    plain text (SymPy's ``str``); the ``*_latex`` forms, when given and parseable by
-    matplotlib's mathtext, are typeset in the title instead.
-    """
-
-    x: np.ndarray
-    exact: np.ndarray
-    series: Sequence[Series]
-    expression: str
-    derivative: str
-    dtype: str = "float32"
-    wrt: str = "x"
-    values: np.ndarray | None = None
-    expression_latex: str | None = None
-    derivative_latex: str | None = None
-    notes: tuple[str, ...] = field(default=())
-    special: Sequence[SpecialMark] = field(default=())
-    #: The derivative drawn, as the variables it differentiates by in order:
-    #: ("x", "x") is f'' (titles then say d²f/dx²); empty means df/d(wrt).
-    partial: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        x = np.asarray(self.x)
-        if x.ndim != 1 or x.size == 0:
-            raise ValueError(f"x must be a non-empty 1-D array, got shape {x.shape}")
-        arrays: list[tuple[str, Any]] = [("exact", self.exact), ("values", self.values)]
-        for s in self.series:
-            arrays += [(f"{s.backend} derivative", s.derivative),
-                       (f"{s.backend} ulp_error", s.ulp_error), (f"{s.backend} x", s.x)]
-        for name, array in arrays:
-            if array is not None and np.shape(array) != x.shape:
-                raise ValueError(f"{name} has shape {np.shape(array)}, x has {x.shape}")
-
-
-def validate_plot_path(path: Path | str) -> None:
-    """Reject a --plot path that could not be written, before any work starts.
-
-    Raises ValueError with a message fit for the user: unsupported extension, a
-    directory, a missing folder, a folder or an existing file we may not write.
-    Writability is probed by creating (and removing) a file, which is the only answer
-    that holds for read-only mounts, ACLs and root alike. Imports no matplotlib.
-    """
-    path = Path(path)
-    _plot_format(path)
-    if path.is_dir():
-        raise ValueError(f"plot path '{path}' is a directory; give a file name such as "
-                         f"'{path / 'sweep.png'}'")
-    folder = path.parent
-    if not folder.exists():
-        raise ValueError(f"cannot write plot '{path}': folder '{folder}' does not exist")
-    if not folder.is_dir():
-        raise ValueError(f"cannot write plot '{path}': '{folder}' is not a folder")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ValueError(f"cannot write plot '{path}': the file exists and is not writable")
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gradcheck-probe-")
-    except OSError as err:
-        reason = err.strerror or str(err)
-        raise ValueError(f"cannot write plot '{path}': folder '{folder}' is not writable "
-                         f"({reason})") from None
-    os.close(fd)
-    os.unlink(probe)
-
-
-def _plot_format(path: Path) -> str:
-    """The file format named by the extension, or a ValueError saying which are allowed."""
-    suffix = path.suffix.lower().lstrip(".")
-    allowed = ", ".join(f".{f}" for f in PLOT_FORMATS)
-    if not suffix:
-        raise ValueError(f"plot path '{path}' has no extension; use one of {allowed}")
-    if suffix not in PLOT_FORMATS:
-        raise ValueError(f"unsupported plot format '.{suffix}' in '{path}'; use one of "
-                         f"{allowed}")
-    return suffix
-
-
-def envelope(
-    x: np.ndarray, y: np.ndarray, bins: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Min/max of ``y`` over ``bins`` contiguous runs of points: (bin centre, min, max).
-
-    The runs are those of ``np.array_split(y, bins)``; a bin's centre is halfway between
-    its first and last x (sweeps are sorted).
-
-    Every bin keeps its extremes, so a one-point spike survives any decimation (skipping
-    points would drop it). NaNs are ignored unless a whole bin is NaN, which stays NaN
-    and so shows as a gap. With ``bins >= len(y)`` each point is its own bin.
-    """
-    xs = np.asarray(x, dtype=np.float64)
-    ys = np.asarray(y, dtype=np.float64)
-    if xs.ndim != 1 or xs.shape != ys.shape:
-        raise ValueError(f"x and y must be 1-D of one length, got {xs.shape} and {ys.shape}")
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1, got {bins}")
-    n = ys.size
-    if n <= bins:
-        return xs.copy(), ys.copy(), ys.copy()
-    # np.array_split's partition: the first n % bins runs hold one point more.
-    size, extra = divmod(n, bins)
-    index = np.arange(bins, dtype=np.int64)
-    starts = index * size + np.minimum(index, extra)
-    last = np.append(starts[1:], n) - 1
-    return 0.5 * (xs[starts] + xs[last]), np.fmin.reduceat(ys, starts), np.fmax.reduceat(
-        ys, starts
-    )
-
-
-def _decimated(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Raw points up to ``max_points``; above, the envelope as (min, max) pairs per bin."""
-    if x.size <= max_points:
-        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    x_env, y_min, y_max = envelope(x, y, max_points // 2)
-    return np.repeat(x_env, 2), np.column_stack([y_min, y_max]).ravel()
-
-
-def _flagged(x: np.ndarray, mask: np.ndarray, max_points: int) -> np.ndarray:
-    """x of the flagged points; above ``max_points``, the first flagged x in each bin."""
-    index = np.flatnonzero(mask)
-    if index.size <= max_points:
-        return np.asarray(x[index], dtype=np.float64)
-    _, first = np.unique(index * max_points // mask.size, return_index=True)
-    return np.asarray(x[index[first]], dtype=np.float64)
 
 
 def _mathtext_ok(tex: str) -> bool:
@@ -285,18 +103,14 @@ def _title_lines(data: SweepFigureData) -> list[tuple[str | None, str]]:
 def _derivative_tex(data: SweepFigureData) -> tuple[str, str]:
     """The derivative's numerator and denominator in mathtext, with the order as a
     power: d²f over dx² for f'', dx dy for a mixed partial (each d a partial sign)."""
+    from autograd_cli.core.model import powers
+
     partial = data.partial or (data.wrt,)
-    runs: list[list[Any]] = []
-    for name in partial:
-        if runs and runs[-1][0] == name:
-            runs[-1][1] += 1
-        else:
-            runs.append([name, 1])
 
     def power(n: int) -> str:
         return "" if n == 1 else f"^{{{n}}}"
 
-    escaped = [(name.replace("_", r"\_"), n) for name, n in runs]
+    escaped = [(name.replace("_", r"\_"), n) for name, n in powers(partial)]
     below = r"\,".join(rf"\partial {name}{power(n)}" for name, n in escaped)
     return rf"\partial{power(len(partial))} f", below
 
@@ -433,13 +247,13 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
         a = np.asarray(a, dtype=np.float64)
         return np.where(np.isfinite(a), a, np.nan)
 
-    ex, ey = _decimated(x, finite(data.exact), max_points)
+    ex, ey = decimated(x, finite(data.exact), max_points)
     handles = ax.plot(ex, ey, color="0.55", lw=5, alpha=0.45, solid_capstyle="butt",
                       label="exact (SymPy + mpmath)", gid="exact", zorder=1)
     count = max(len(data.series), 1)
     several = len(_dtypes(data)) > 1
     for i, s in enumerate(data.series):
-        sx, sy = _decimated(_x_of(s, x), finite(s.derivative), max_points)
+        sx, sy = decimated(_x_of(s, x), finite(s.derivative), max_points)
         step = max(sx.size // 14, 1)
         color, ls, marker = _style(data, i)
         handles += ax.plot(
@@ -454,7 +268,7 @@ def _draw_derivatives(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points
     handles += _draw_special(ax, data.special)
     if data.values is not None:
         twin = ax.twinx()
-        vx, vy = _decimated(x, finite(data.values), max_points)
+        vx, vy = decimated(x, finite(data.values), max_points)
         handles += twin.plot(vx, vy, color="0.3", ls=(0, (5, 3)), lw=1.1,
                              label=f"f({_plain(data.wrt)}) (right axis)", gid="values",
                              zorder=1)
@@ -531,7 +345,7 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
         top = max(top, worst or 0.0)
         summary = ("no finite error" if worst is None else "exact at every point"
                    if worst == 0 else f"max {worst:.3g} ULP")
-        sx, sy = _decimated(sx_all, shown, max_points)
+        sx, sy = decimated(sx_all, shown, max_points)
         name = _plain(s.name(several))
         handles += ax.plot(sx, sy, ls="none", marker=marker, ms=3.5, fillstyle=fill,
                            mfc="none" if marker not in "x+" and fill == "none" else color,
@@ -542,7 +356,7 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
     handles += [ax.axhline(0.5, color="black", ls=(0, (4, 2)), lw=1.0, alpha=0.8, zorder=20,
                            label="½ ULP (correctly rounded)")]
     for i, (s, color, bad, sx_all) in enumerate(flags):
-        fx = _flagged(sx_all, bad, min(max_points, _FLAG_BINS))
+        fx = flagged(sx_all, bad, min(max_points, _FLAG_BINS))
         handles += ax.plot(fx, np.full(fx.size, 1.0 - 0.045 * i), ls="none", marker="v",
                            ms=7, color=color, mec="white", mew=0.5, clip_on=False,
                            transform=ax.get_xaxis_transform(), zorder=30,
@@ -567,41 +381,3 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
     unit = "ULPs of each series' own dtype" if several else f"ULPs of {data.dtype}"
     ax.set_ylabel(f"|error|, {unit}\n(log; < 10$^{{-3}}$ drawn at 10$^{{-3}}$)")
     ax.grid(True, which="major", alpha=0.35)
-
-
-def save_figure(fig: Figure, path: Path | str, dpi: int = _PNG_DPI) -> None:
-    """Write ``fig`` in the format its extension names, all or nothing.
-
-    The file is written next to its destination and moved in place with os.replace, so a
-    crash or a full disk never leaves a half-written plot where an old one stood.
-    """
-    path = Path(path)
-    fmt = _plot_format(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _metadata(fmt: str) -> dict[str, Any]:
-    """Say who made the file; drop dates so the same sweep gives the same SVG/PDF bytes."""
-    if fmt == "png":
-        return {"Software": "gradcheck (matplotlib)"}
-    if fmt == "svg":
-        return {"Creator": "gradcheck (matplotlib)", "Date": None}
-    return {"Creator": "gradcheck (matplotlib)", "CreationDate": None}
-
-
-def _new_file_mode(path: Path) -> int:
-    """The mode a plain open() would give (mkstemp's 0600 would hide reports from others)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

@@ -10,7 +10,8 @@ import json
 
 from autograd_cli.core.dtypes import shortest
 from autograd_cli.core.model import notation
-from autograd_cli.report.model import Report, Row, SweepReport, SweepRow
+from autograd_cli.report.model import Report, Row
+from autograd_cli.report.sweep_model import SweepReport, SweepRow
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
 

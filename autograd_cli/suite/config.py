@@ -11,7 +11,7 @@ consults only after the command line and the environment, so the order is click'
 
 Every problem is a :class:`ConfigError` naming the file, the key (or case), what is
 wrong and a fix; the CLI prints it and exits 2. The validators here are shared with
-suite files (:mod:`autograd_cli.suite.run`), so a key means the same in both.
+suite files (:mod:`autograd_cli.suite.schema`), so a key means the same in both.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@
 :mod:`~autograd_cli.truth.mpmath_ops` evaluates SymPy's tree in mpmath,
 :mod:`~autograd_cli.truth.point` gives exact values at given points (adaptive precision),
 :mod:`~autograd_cli.truth.vectorized` the same for a sweep's millions of points
-(double-double in numpy, certified, mpmath where it cannot certify), and
+(double-double in numpy, certified, mpmath where it cannot certify; its arithmetic in
+:mod:`~autograd_cli.truth.double_double`, its functions in
+:mod:`~autograd_cli.truth.dd_functions`), and
 :mod:`~autograd_cli.truth.deadline` keeps either within the request's --timeout.
 Nothing here imports SymPy or mpmath until it runs.
 """

@@ -27,6 +27,10 @@ right to that many bits or better, for float32 and float64 sweeps alike.
 
 Where ``longdouble`` is no wider than float64 (MSVC, some ARM builds) the functions are
 evaluated per point in mpmath instead (slower; :data:`FUNCTIONS_IN_MPMATH` says so).
+
+This module compiles the SymPy trees and runs the sweep; the arithmetic is
+:mod:`~autograd_cli.truth.double_double`, the functions
+:mod:`~autograd_cli.truth.dd_functions`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,27 @@ import numpy as np
 
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.truth import mpmath_ops, point, symbolic
+from autograd_cli.truth.dd_functions import (
+    FUNCTIONS,
+    LONG_DOUBLE_BITS,
+    RECIPROCALS,
+    DDFunction,
+    apply_function,
+    power,
+)
 from autograd_cli.truth.deadline import Deadline
+from autograd_cli.truth.double_double import (
+    Value,
+    absolute,
+    add,
+    div,
+    integer_power,
+    mul,
+    sqrt,
+    step_function,
+    two_prod,
+    two_sum,
+)
 
 if TYPE_CHECKING:
     import sympy
@@ -51,10 +75,6 @@ if TYPE_CHECKING:
 #: float64's 53 (a ULP error is then known to 1/32 ULP).
 ACCEPT_BITS: dict[str, int] = {"float16": 48, "bfloat16": 48, "float32": 48, "float64": 58}
 
-#: Mantissa bits of numpy's long double here (64 on x86-64 Linux and macOS-x86, 53 where
-#: it is just a double).
-LONG_DOUBLE_BITS = int(np.finfo(np.longdouble).nmant) + 1
-
 #: Whether function values come from per-point mpmath because long double is too narrow.
 FUNCTIONS_IN_MPMATH = LONG_DOUBLE_BITS < 64
 
@@ -62,507 +82,17 @@ FUNCTIONS_IN_MPMATH = LONG_DOUBLE_BITS < 64
 #: that the ~30 temporaries of a double-double operation stay in cache.
 BLOCK = 1 << 15
 
-_U = 2.0**-53  # unit roundoff of float64
-_SPLITTER = 134217729.0  # 2**27 + 1
-_TINY = 2.0**-968  # below this a double-double's low word loses bits
-_DENORMAL_ERROR = 2.0**-1070
 
+def _apply(function: DDFunction, x: Value) -> Value:
+    """f(x) in double-double, as :func:`~.dd_functions.apply_function` computes it, with
+    :data:`FUNCTIONS_IN_MPMATH` read here at each call (a test switches it)."""
+    return apply_function(function, x, in_mpmath=FUNCTIONS_IN_MPMATH)
 
-# --------------------------------------------------------------------------- values
 
-Arr = Any  # a float64 (or bool) ndarray over the block's points, or a scalar constant
-
-
-@dataclass
-class _Value:
-    """A double-double ``hi + lo`` with a bound on its absolute error and per-point
-    flags; a flag of None means False everywhere."""
-
-    hi: Arr
-    lo: Arr
-    err: Arr
-    nan: Arr = None  # certainly NaN: a real-domain violation upstream
-    unsure: Arr = None  # not to be trusted here: recompute with mpmath
-
-    @property
-    def exact(self) -> bool:
-        return _zero(self.err) and _zero(self.lo)
-
-    def width(self) -> Arr:
-        """How far the true value may be from ``hi``."""
-        return 0.0 if self.exact else np.abs(self.lo) + self.err
-
-
-def _zero(a: Arr) -> bool:
-    """A scalar zero: known exact for every point, so its terms can be skipped."""
-    return not isinstance(a, np.ndarray) and a == 0
-
-
-def _or(*flags: Arr) -> Arr:
-    present = [f for f in flags if f is not None and (isinstance(f, np.ndarray) or f)]
-    if not present:
-        return None
-    result = present[0]
-    for flag in present[1:]:
-        result = result | flag
-    return result
-
-
-def _sum(*terms: Arr) -> Arr:
-    """A sum of error terms that stays a scalar 0 when every term is one."""
-    present = [t for t in terms if not _zero(t)]
-    if not present:
-        return 0.0
-    result = present[0]
-    for term in present[1:]:
-        result = result + term
-    return result
-
-
-def _where(flag: Arr, value: float, array: Arr) -> Arr:
-    return array if flag is None else np.where(flag, value, array)
-
-
-# --------------------------------------------------------------------------- double-double
-
-
-def two_sum(a: Arr, b: Arr) -> tuple[Arr, Arr]:
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _fast_two_sum(a: Arr, b: Arr) -> tuple[Arr, Arr]:
-    s = a + b
-    return s, b - (s - a)
-
-
-def _split(a: Arr) -> tuple[Arr, Arr]:
-    t = _SPLITTER * a
-    hi = t - (t - a)
-    return hi, a - hi
-
-
-def two_prod(a: Arr, b: Arr) -> tuple[Arr, Arr]:
-    """a*b = p + e exactly (Dekker); beyond 2**995 the split overflows and e is NaN,
-    which every later step carries into the value or its bound."""
-    p = a * b
-    ah, al = _split(a)
-    if b is a:
-        return p, ((ah * ah - p) + 2 * (ah * al)) + al * al
-    bh, bl = _split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _underflow(result: Arr, *factors: Arr) -> Arr:
-    """An absolute error term where a product or quotient of nonzero numbers came out
-    so small that its low word (or all of it) underflowed."""
-    small = np.abs(result) < _TINY
-    if not isinstance(small, np.ndarray):
-        return _DENORMAL_ERROR if small and all(np.all(f != 0) for f in factors) else 0.0
-    if not small.any():
-        return 0.0
-    for f in factors:
-        small = small & (f != 0)
-    return np.where(small, _DENORMAL_ERROR, 0.0)
-
-
-def _add(x: _Value, y: _Value) -> _Value:
-    s, e = two_sum(x.hi, y.hi)
-    nan, unsure = _or(x.nan, y.nan), _or(x.unsure, y.unsure)
-    if _zero(x.lo) and _zero(y.lo):
-        return _Value(s, e, _sum(x.err, y.err), nan, unsure)
-    if _zero(x.lo) or _zero(y.lo):
-        t = y.lo if _zero(x.lo) else x.lo
-        e2 = e + t
-        rounding = _U * np.abs(e2)
-    else:
-        t = x.lo + y.lo
-        e2 = e + t
-        rounding = _U * (np.abs(t) + np.abs(e2))
-    hi, lo = two_sum(s, e2)
-    return _Value(hi, lo, _sum(x.err, y.err, rounding), nan, unsure)
-
-
-def _scale(x: _Value, c: float) -> _Value:
-    """x times a power of two (-1 included): exact, barring overflow and underflow."""
-    hi = x.hi * c
-    err = x.err if _zero(x.err) else x.err * abs(c)
-    if abs(c) < 1:
-        err = _sum(err, _underflow(hi, x.hi))
-    return _Value(hi, x.lo * c, err, x.nan, x.unsure)
-
-
-def _power_of_two(v: _Value) -> float | None:
-    if isinstance(v.hi, np.ndarray) or not v.exact or not math.isfinite(v.hi):
-        return None
-    return float(v.hi) if v.hi != 0 and abs(math.frexp(v.hi)[0]) == 0.5 else None
-
-
-def _mul(x: _Value, y: _Value) -> _Value:
-    for a, b in ((x, y), (y, x)):
-        c = _power_of_two(b)
-        if c is not None:
-            return _scale(a, c)
-    p, e = two_prod(x.hi, y.hi) if x is not y else two_prod(x.hi, x.hi)
-    nan, unsure = _or(x.nan, y.nan), _or(x.unsure, y.unsure)
-    propagated = _sum(
-        0.0 if _zero(y.err) else np.abs(x.hi) * y.err,
-        0.0 if _zero(x.err) else np.abs(y.hi) * x.err,
-        0.0 if _zero(x.err) or _zero(y.err) else x.err * y.err,
-    )
-    if not _zero(propagated):
-        propagated = propagated * (1 + 2.0**-50)
-    if _zero(x.lo) and _zero(y.lo):
-        return _Value(p, e, _sum(propagated, _underflow(p, x.hi, y.hi)), nan, unsure)
-    cross = _sum(0.0 if _zero(y.lo) else x.hi * y.lo, 0.0 if _zero(x.lo) else x.lo * y.hi)
-    hi, lo = _fast_two_sum(p, e + cross)
-    rounding = 8 * _U * _U * np.abs(hi) + _underflow(hi, x.hi, y.hi)
-    return _Value(hi, lo, _sum(propagated, rounding), nan, unsure)
-
-
-def _div(x: _Value, y: _Value, *, zero_is_nan: bool) -> _Value:
-    """x / y. Dividing by an exact zero gives NaN for ``zero_is_nan`` (mpmath's
-    ``0**-n``); otherwise that point is recomputed (``acot(0)`` is finite)."""
-    q1 = x.hi / y.hi
-    p, e = two_prod(q1, y.hi)
-    s, f = two_sum(x.hi, -p)
-    tail = f - e
-    if not _zero(x.lo):
-        tail = tail + x.lo
-    if not _zero(y.lo):
-        tail = tail - q1 * y.lo
-    hi, lo = _fast_two_sum(q1, (s + tail) / y.hi)
-    exact_zero = (y.hi == 0) if _zero(y.err) else (y.hi == 0) & (y.err == 0)
-    doubtful = None
-    propagated = x.err
-    if not _zero(y.err):
-        margin = np.abs(y.hi) - y.err
-        doubtful = (margin <= 0) & ~exact_zero
-        propagated = _sum(x.err, np.abs(hi) * y.err) / margin
-    elif not _zero(x.err):
-        propagated = x.err / np.abs(y.hi)
-    if not _zero(propagated):
-        propagated = propagated * (1 + 2.0**-50)
-    rounding = 16 * _U * _U * np.abs(hi) + _underflow(hi, x.hi)
-    if zero_is_nan:
-        nan, unsure = _or(x.nan, y.nan, exact_zero), _or(x.unsure, y.unsure, doubtful)
-    else:
-        nan, unsure = _or(x.nan, y.nan), _or(x.unsure, y.unsure, doubtful, exact_zero)
-    return _Value(_where(nan, np.nan, hi), lo, _sum(propagated, rounding), nan, unsure)
-
-
-def _sqrt(x: _Value) -> _Value:
-    """Double-double square root: one Newton step from the float64 root (Karp)."""
-    s = np.sqrt(np.maximum(x.hi, 0.0))
-    p, e = two_prod(s, s)
-    r = (x.hi - p) - e
-    if not _zero(x.lo):
-        r = r + x.lo
-    positive = s > 0
-    hi, lo = _fast_two_sum(s, np.where(positive, r / np.where(positive, 2 * s, 1.0), 0.0))
-    nan = _or(x.nan, _below(x, 0.0))
-    unsure = _or(x.unsure, (x.hi > 0) & (x.hi < _TINY))
-    propagated: Arr = 0.0
-    if not _zero(x.err):
-        doubtful = (x.err > 0) & (x.hi < 2 * x.err)
-        unsure = _or(unsure, doubtful if nan is None else doubtful & ~nan)
-        propagated = x.err / np.where(positive, hi, np.inf)
-    rounding = 4 * _U * _U * np.abs(hi)
-    return _Value(_where(nan, np.nan, hi), lo, _sum(propagated, rounding), nan, unsure)
-
-
-def _below(x: _Value, bound: float) -> Arr:
-    """Points where x is certainly below ``bound`` (its whole error interval is)."""
-    flag = (x.hi + x.width()) < bound
-    return flag if isinstance(flag, np.ndarray) or flag else None
-
-
-def _above(x: _Value, bound: float) -> Arr:
-    flag = (x.hi - x.width()) > bound
-    return flag if isinstance(flag, np.ndarray) or flag else None
-
-
-def _straddles(x: _Value, point: float) -> Arr:
-    """Points whose error interval holds ``point`` without x being exactly it."""
-    if x.exact:
-        return None
-    width = x.width()
-    return (x.hi - width <= point) & (x.hi + width >= point) & (width > 0)
-
-
-def _integer_power(x: _Value, n: int) -> _Value:
-    """x**n by repeated squaring; a negative n is a reciprocal (0**-n is NaN)."""
-    result: _Value | None = None
-    base = x
-    k = abs(n)
-    while k:
-        if k & 1:
-            result = base if result is None else _mul(result, base)
-        k >>= 1
-        if k:
-            base = _mul(base, base)
-    assert result is not None
-    return result if n > 0 else _div(_Value(1.0, 0.0, 0.0), result, zero_is_nan=True)
-
-
-def _abs(x: _Value) -> _Value:
-    negative = x.hi < 0
-    return _Value(np.where(negative, -x.hi, x.hi), np.where(negative, -x.lo, x.lo), x.err,
-                  x.nan, x.unsure)
-
-
-def _step(kind: str, x: _Value, at_zero: _Value | None = None) -> _Value:
-    """sign, Heaviside and DiracDelta: exact, except where the sign is in doubt."""
-    hi = np.asarray(x.hi, dtype=np.float64)
-    doubt = None if x.exact else (np.abs(hi) <= x.width()) & (x.width() > 0)
-    zero = hi == 0
-    nan = x.nan
-    if kind == "sign":
-        value = np.sign(hi)
-    elif kind == "heaviside":
-        value = np.where(hi > 0, 1.0, 0.0)
-        if at_zero is None:
-            nan = _or(nan, zero)
-        else:
-            value = np.where(zero, at_zero.hi, value)
-    else:
-        value = np.zeros_like(hi)
-        nan = _or(nan, zero)
-    value = np.where(np.isnan(hi), np.nan, _where(nan, np.nan, value))
-    return _Value(value, 0.0, 0.0, nan, _or(x.unsure, doubt))
-
-
-# --------------------------------------------------------------------------- functions
-
-
-@dataclass(frozen=True)
-class _Function:
-    """A function in long double: its value, f' from (u, f(u)), f'' from (u, f, f'),
-    the error allowed to libm (its largest error over 4000 random points per range
-    on glibc x86-64, times 1.5 or more), and its real domain [low, high] (NaN outside,
-    as mpmath's real semantics say). An open edge (log(0) = -inf, atanh(±1)) is left
-    to mpmath."""
-
-    name: str
-    value: Callable[[Arr], Arr]
-    derivative: Callable[[Arr, Arr], Arr]
-    second: Callable[[Arr, Arr, Arr], Arr]
-    ulps: float  # libm's error allowance in long double ULPs
-    low: float = -math.inf
-    high: float = math.inf
-    open_edges: bool = False
-
-
-def _functions() -> dict[str, _Function]:
-    one, two = np.longdouble(1), np.longdouble(2)
-
-    def same(u: Arr, y: Arr, d: Arr = None) -> Arr:
-        return y
-
-    def cubed(u: Arr, y: Arr, d: Arr) -> Arr:
-        return u * d * d * d
-
-    def squared(u: Arr, y: Arr, d: Arr) -> Arr:
-        return two * u * d * d
-
-    table = (
-        _Function("sin", np.sin, lambda u, y: np.cos(u), same, 1.5),
-        _Function("cos", np.cos, lambda u, y: -np.sin(u), same, 1.5),
-        _Function("tan", np.tan, lambda u, y: one + y * y, lambda u, y, d: two * y * d, 2.0),
-        _Function("asin", np.arcsin, lambda u, y: one / np.sqrt(one - u * u), cubed, 1.5,
-                  low=-1.0, high=1.0),
-        _Function("acos", np.arccos, lambda u, y: -one / np.sqrt(one - u * u), cubed, 2.0,
-                  low=-1.0, high=1.0),
-        _Function("atan", np.arctan, lambda u, y: one / (one + u * u), squared, 1.0),
-        _Function("sinh", np.sinh, lambda u, y: np.cosh(u), same, 3.0),
-        _Function("cosh", np.cosh, lambda u, y: np.sinh(u), same, 3.0),
-        _Function("tanh", np.tanh, lambda u, y: one / np.cosh(u) ** 2,
-                  lambda u, y, d: two * y * d, 3.5),
-        _Function("asinh", np.arcsinh, lambda u, y: one / np.sqrt(one + u * u), cubed, 3.5),
-        _Function("acosh", np.arccosh, lambda u, y: one / np.sqrt(u * u - one), cubed, 3.0,
-                  low=1.0),
-        _Function("atanh", np.arctanh, lambda u, y: one / (one - u * u), squared, 4.0,
-                  low=-1.0, high=1.0, open_edges=True),
-        _Function("exp", np.exp, lambda u, y: y, same, 1.5),
-        _Function("log", np.log, lambda u, y: one / u, lambda u, y, d: d * d, 1.5, low=0.0,
-                  open_edges=True),
-    )
-    return {f.name: f for f in table}
-
-
-_FUNCTIONS = _functions()
-
-#: Reciprocal functions: ("of", g) is 1/g(u), ("arg", g) is g(1/u), the division done
-#: in double-double.
-_RECIPROCALS: dict[str, tuple[str, str]] = {
-    "cot": ("of", "tan"),
-    "sec": ("of", "cos"),
-    "csc": ("of", "sin"),
-    "coth": ("of", "tanh"),
-    "sech": ("of", "cosh"),
-    "csch": ("of", "sinh"),
-    "acot": ("arg", "atan"),
-    "asec": ("arg", "acos"),
-    "acsc": ("arg", "asin"),
-    "acoth": ("arg", "atanh"),
-}
-
-_POW_ULPS = 2.0
-_MPMATH_ERROR = 2.0**-150  # a 160-bit mpmath value rounded to a double-double
-_LONG_ULP = 2.0 ** (53 - LONG_DOUBLE_BITS)  # a long double ULP, in float64 ULPs
-
-
-def _ulp(hi: Arr) -> Arr:
-    """One long double ULP at each float64 ``hi`` (or the next binade's, if hi
-    rounded up to a power of two: never less)."""
-    return np.spacing(np.abs(hi)) * _LONG_ULP
-
-
-def _to_long(x: _Value) -> tuple[Arr, Arr]:
-    """x in long double, and what rounding it to long double left out (None: nothing)."""
-    hi = np.asarray(x.hi, dtype=np.longdouble)
-    if _zero(x.lo):
-        return hi, None
-    lo = np.asarray(x.lo, dtype=np.longdouble)
-    u = hi + lo
-    return u, (hi - u) + lo
-
-
-def _from_long(y: Arr) -> tuple[Arr, Arr]:
-    hi = np.asarray(y, dtype=np.float64)
-    lo = np.asarray(y - hi, dtype=np.float64)
-    return hi, np.where(np.isfinite(hi), lo, 0.0)
-
-
-def _f64(a: Arr) -> Arr:
-    return np.asarray(a, dtype=np.float64)
-
-
-def _apply(function: _Function, x: _Value) -> _Value:
-    """f(x), with f(u + r) = f(u) + f'(u)·r restoring the argument's bits beyond long
-    double; the bound adds libm's error, |f'|·err(x) and |f''|·(err + r)²/2."""
-    u, residual = _to_long(x)
-    need_slope = residual is not None or not _zero(x.err)
-    if FUNCTIONS_IN_MPMATH:
-        hi, lo = _mpmath_apply(function.name, x)
-        y = np.asarray(hi, dtype=np.longdouble)
-        residual = None
-    else:
-        y = function.value(u)
-    y64 = _f64(y)
-    err: Arr = _MPMATH_ERROR * np.abs(y64) if FUNCTIONS_IN_MPMATH else function.ulps * _ulp(y64)
-    if need_slope:
-        slope = function.derivative(u, y)
-        if residual is not None:
-            y = y + slope * residual
-        spread = _sum(x.err, 0.0 if residual is None else np.abs(_f64(residual)))
-        slope_bound = np.abs(_f64(slope))
-        curvature = np.abs(_f64(function.second(u, y, slope)))
-        err = _sum(
-            err,
-            0.0 if _zero(x.err) else slope_bound * x.err,
-            0.5 * curvature * spread * spread,
-            0.0 if residual is None else 2.0**-60 * slope_bound * np.abs(_f64(residual)),
-        )
-    if not FUNCTIONS_IN_MPMATH:
-        hi, lo = _from_long(y)
-    nan = _or(x.nan, _below(x, function.low) if function.low > -math.inf else None,
-              _above(x, function.high) if function.high < math.inf else None)
-    edges = [_straddles(x, edge) for edge in (function.low, function.high) if math.isfinite(edge)]
-    if function.open_edges:
-        edges += [x.hi == edge for edge in (function.low, function.high) if math.isfinite(edge)]
-    return _finish(hi, lo, err, nan, _or(x.unsure, *edges))
-
-
-def _finish(hi: Arr, lo: Arr, err: Arr, nan: Arr, unsure: Arr) -> _Value:
-    """A function's value with NaN where the domain says so, and points outside
-    float64's comfortable range (overflow, a low word lost to underflow) left to mpmath."""
-    if nan is not None:
-        hi = np.where(nan, np.nan, hi)
-        lo = np.where(nan, 0.0, lo)
-    magnitude = np.abs(hi)
-    strange = ~(magnitude < np.inf) | ((magnitude < _TINY) & (magnitude > 0))
-    if nan is not None:
-        strange = strange & ~nan
-    return _Value(hi, lo, err, nan, _or(unsure, strange))
-
-
-def _mpmath_apply(name: str, x: _Value) -> tuple[Arr, Arr]:
-    """f at each point's double-double argument in 160-bit mpmath, as a double-double:
-    the function path where long double is only a double."""
-    import mpmath
-    import sympy
-
-    function = mpmath_ops.mpmath_functions()[getattr(sympy, name)]
-    hi_in = np.atleast_1d(np.asarray(x.hi, dtype=np.float64))
-    lo_in = np.broadcast_to(np.asarray(x.lo, dtype=np.float64), hi_in.shape)
-    hi, lo = np.empty(hi_in.shape), np.empty(hi_in.shape)
-    with mpmath.workprec(160):
-        for i, (h, low) in enumerate(zip(hi_in.tolist(), lo_in.tolist(), strict=True)):
-            hi[i], lo[i] = point.double_double(function(mpmath.mpf(h) + mpmath.mpf(low)))
-    return hi, lo
-
-
-def _power(base: _Value, exponent: _Value) -> _Value:
-    """base**exponent for a non-integer or variable exponent, by powl, with mpmath's
-    real-power rules: a negative base needs an integer exponent, 0**negative is NaN."""
-    ub, rb = _to_long(base)
-    ue, re = _to_long(exponent)
-    log_b = np.log(np.abs(ub))
-    by_base = ue / ub
-    if FUNCTIONS_IN_MPMATH:
-        hi, lo = _mpmath_power(base, exponent)
-        y = np.asarray(hi, dtype=np.longdouble)
-        rb = re = None
-    else:
-        y = np.power(ub, ue)
-        if rb is not None or re is not None:
-            y = y + y * _sum(0.0 if rb is None else by_base * rb, 0.0 if re is None else log_b * re)
-        hi, lo = _from_long(y)
-    magnitude = np.abs(hi)
-    s_base, s_exp = np.abs(_f64(by_base)), np.abs(_f64(log_b))
-    first = _sum(0.0 if _zero(base.err) else s_base * base.err,
-                 0.0 if _zero(exponent.err) else s_exp * exponent.err)
-    spread = _sum(first, 0.0 if rb is None else s_base * np.abs(_f64(rb)),
-                  0.0 if re is None else s_exp * np.abs(_f64(re)))
-    err = _sum(_MPMATH_ERROR * magnitude if FUNCTIONS_IN_MPMATH else _POW_ULPS * _ulp(hi),
-               0.0 if _zero(first) else magnitude * first,
-               0.0 if _zero(spread) else magnitude * spread * (spread + 2.0**-60))
-
-    e = _f64(exponent.hi)
-    e_width = exponent.width()
-    integer = (np.floor(e) == e) & (np.abs(e) < 2.0**62)
-    if not exponent.exact:
-        integer = integer & (e_width == 0)
-    maybe_integer = np.floor(e + e_width) >= np.ceil(e - e_width)
-    base_zero = (base.hi == 0) if base.exact else (base.hi == 0) & (base.width() == 0)
-    negative = _below(base, 0.0)
-    nan = _or(base.nan, exponent.nan,
-              None if negative is None else negative & ~maybe_integer,
-              base_zero & (e + e_width < 0))
-    unsure = _or(base.unsure, exponent.unsure, _straddles(base, 0.0),
-                 None if negative is None else negative & maybe_integer & ~integer,
-                 base_zero & (e - e_width <= 0) & (e + e_width >= 0) & ~((e == 0) & (e_width == 0)))
-    zero_value = base_zero & (e - e_width > 0)
-    hi, lo = np.where(zero_value, 0.0, hi), np.where(zero_value, 0.0, lo)
-    err = np.where(zero_value, 0.0, err)
-    return _finish(hi, lo, err, nan, unsure)
-
-
-def _mpmath_power(base: _Value, exponent: _Value) -> tuple[Arr, Arr]:
-    import mpmath
-
-    shape = np.broadcast_shapes(np.shape(base.hi), np.shape(exponent.hi)) or (1,)
-    columns = [np.broadcast_to(np.asarray(a, dtype=np.float64), shape).tolist()
-               for a in (base.hi, base.lo, exponent.hi, exponent.lo)]
-    hi, lo = np.empty(shape), np.empty(shape)
-    with mpmath.workprec(160):
-        for i, (bh, bl, eh, el) in enumerate(zip(*columns, strict=True)):
-            base, exponent = mpmath.mpf(bh) + mpmath.mpf(bl), mpmath.mpf(eh) + mpmath.mpf(el)
-            value = mpmath_ops.mp_pow(base, exponent)
-            hi[i], lo[i] = point.double_double(mpmath_ops.mp_real(value))
-    return hi, lo
+def _power(base: Value, exponent: Value) -> Value:
+    """base**exponent for a non-integer or variable exponent, as
+    :func:`~.dd_functions.power` computes it, with :data:`FUNCTIONS_IN_MPMATH` read here."""
+    return power(base, exponent, in_mpmath=FUNCTIONS_IN_MPMATH)
 
 
 # --------------------------------------------------------------------------- compiling
@@ -572,7 +102,7 @@ class Unsupported(Exception):
     """A SymPy node with no vectorized rule: the caller falls back to mpmath."""
 
 
-Step = Callable[..., _Value]
+Step = Callable[..., Value]
 
 
 class Program:
@@ -584,8 +114,8 @@ class Program:
         self._seen: dict[Any, int] = {}
         self.outputs = {key: self._node(_rewrite(e)) for key, e in targets.items()}
 
-    def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, _Value]:
-        values: list[_Value] = []
+    def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, Value]:
+        values: list[Value] = []
         with np.errstate(all="ignore"):
             for op, args in self.steps:
                 values.append(op(inputs, *(values[i] for i in args)))
@@ -603,12 +133,12 @@ class Program:
             return self._seen[e]
         if isinstance(e, sympy.Symbol):
             name = e.name
-            return self._emit(e, lambda inputs: _Value(inputs[name], 0.0, 0.0))
+            return self._emit(e, lambda inputs: Value(inputs[name], 0.0, 0.0))
         if not e.free_symbols:
             constant = _constant(e)
             return self._emit(e, lambda inputs: constant)
         if isinstance(e, (sympy.Add, sympy.Mul)):
-            combine = _add if isinstance(e, sympy.Add) else _mul
+            combine = add if isinstance(e, sympy.Add) else mul
             args = sorted(e.args, key=lambda a: (bool(a.free_symbols), sympy.default_sort_key(a)))
             index = self._node(args[0])
             for arg in args[1:]:
@@ -620,26 +150,26 @@ class Program:
         if isinstance(e, sympy.Pow):
             return self._pow(e)
         name = type(e).__name__.lower()
-        if name in _FUNCTIONS and len(e.args) == 1:
-            return self._emit(e, lambda inputs, x, f=_FUNCTIONS[name]: _apply(f, x),
+        if name in FUNCTIONS and len(e.args) == 1:
+            return self._emit(e, lambda inputs, x, f=FUNCTIONS[name]: _apply(f, x),
                               self._node(e.args[0]))
-        if name in _RECIPROCALS and len(e.args) == 1:
-            how, inner = _RECIPROCALS[name]
-            g = _FUNCTIONS[inner]
+        if name in RECIPROCALS and len(e.args) == 1:
+            how, inner = RECIPROCALS[name]
+            g = FUNCTIONS[inner]
             if how == "of":
                 value = self._emit(("of", e), lambda inputs, x, f=g: _apply(f, x),
                                    self._node(e.args[0]))
-                return self._emit(e, lambda inputs, x: _div(_Value(1.0, 0.0, 0.0), x,
-                                                            zero_is_nan=False), value)
-            flipped = self._emit(("arg", e), lambda inputs, x: _div(_Value(1.0, 0.0, 0.0), x,
-                                                                    zero_is_nan=False),
+                return self._emit(e, lambda inputs, x: div(Value(1.0, 0.0, 0.0), x,
+                                                           zero_is_nan=False), value)
+            flipped = self._emit(("arg", e), lambda inputs, x: div(Value(1.0, 0.0, 0.0), x,
+                                                                   zero_is_nan=False),
                                  self._node(e.args[0]))
             return self._emit(e, lambda inputs, x, f=g: _apply(f, x), flipped)
         if name == "abs" and len(e.args) == 1:
-            return self._emit(e, lambda inputs, x: _abs(x), self._node(e.args[0]))
+            return self._emit(e, lambda inputs, x: absolute(x), self._node(e.args[0]))
         if name in ("sign", "heaviside") or (name == "diracdelta" and len(e.args) == 1):
             operands = [self._node(a) for a in e.args]
-            return self._emit(e, lambda inputs, *xs, k=name: _step(k, *xs), *operands)
+            return self._emit(e, lambda inputs, *xs, k=name: step_function(k, *xs), *operands)
         raise Unsupported(f"no vectorized rule for SymPy's {type(e).__name__}")
 
     def _pow(self, e: sympy.Pow) -> int:
@@ -649,16 +179,16 @@ class Program:
         exponent = e.exp
         if isinstance(exponent, sympy.Integer):
             n = int(exponent)
-            return self._emit(e, lambda inputs, x: _integer_power(x, n), base)
+            return self._emit(e, lambda inputs, x: integer_power(x, n), base)
         if exponent == sympy.S.Half:
-            return self._emit(e, lambda inputs, x: _sqrt(x), base)
+            return self._emit(e, lambda inputs, x: sqrt(x), base)
         if exponent == -sympy.S.Half:
-            return self._emit(e, lambda inputs, x: _div(_Value(1.0, 0.0, 0.0), _sqrt(x),
-                                                        zero_is_nan=True), base)
+            return self._emit(e, lambda inputs, x: div(Value(1.0, 0.0, 0.0), sqrt(x),
+                                                       zero_is_nan=True), base)
         return self._emit(e, lambda inputs, b, x: _power(b, x), base, self._node(exponent))
 
 
-def _constant(e: sympy.Basic) -> _Value:
+def _constant(e: sympy.Basic) -> Value:
     """A subtree without symbols, exact for rationals, else from 256-bit mpmath; the
     rounding to a double-double is its error."""
     import mpmath
@@ -670,18 +200,18 @@ def _constant(e: sympy.Basic) -> _Value:
             hi = float(exact)
             lo = float(exact - Fraction(hi))
         except OverflowError:
-            return _Value(math.inf if exact > 0 else -math.inf, 0.0, 0.0, unsure=True)
+            return Value(math.inf if exact > 0 else -math.inf, 0.0, 0.0, unsure=True)
         rest = abs(exact - Fraction(hi) - Fraction(lo))
-        return _Value(hi, lo, 0.0 if rest == 0 else float(rest) * 2)
+        return Value(hi, lo, 0.0 if rest == 0 else float(rest) * 2)
     with mpmath.workprec(256):
         value = mpmath_ops.mp_real(mpmath_ops.compile_mpmath(e)({}))
         hi, lo = point.double_double(value)
         if math.isnan(hi):
-            return _Value(hi, 0.0, 0.0, nan=True)
+            return Value(hi, 0.0, 0.0, nan=True)
         if not math.isfinite(hi):
-            return _Value(hi, 0.0, 0.0, unsure=True)
+            return Value(hi, 0.0, 0.0, unsure=True)
         rest = abs(value - mpmath.mpf(hi) - mpmath.mpf(lo))
-    return _Value(hi, lo, float(rest) * 2 + abs(hi) * 2.0**-240)
+    return Value(hi, lo, float(rest) * 2 + abs(hi) * 2.0**-240)
 
 
 def _rewrite(e: sympy.Basic) -> sympy.Basic:
@@ -800,7 +330,7 @@ class SweepReference:
         )
 
 
-def _accept(v: _Value, n: int, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _accept(v: Value, n: int, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The block's (hi, lo) and which points meet the accuracy target."""
     shape = (n,)
     hi = np.broadcast_to(np.asarray(v.hi, dtype=np.float64), shape)
@@ -831,3 +361,19 @@ def reference(
         derivatives_lo={k: v[1] for k, v in truth.derivatives.items()},
         precision_bits=bits,
     )
+
+
+__all__ = [
+    "ACCEPT_BITS",
+    "BLOCK",
+    "FUNCTIONS_IN_MPMATH",
+    "LONG_DOUBLE_BITS",
+    "Program",
+    "Step",
+    "SweepReference",
+    "SweepTruth",
+    "Unsupported",
+    "reference",
+    "two_prod",
+    "two_sum",
+]

@@ -1,0 +1,252 @@
+"""The ``gradcheck`` command: options -> Request -> check -> render -> exit code.
+
+Only click and our own light modules load here; frameworks load in their workers and
+SymPy only once a comparison actually runs, so --help and input errors answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autograd_cli import __version__
+from autograd_cli.cli.options import (
+    OPTIONS,
+    CheckOptions,
+    DefaultGroup,
+    ExpressionCommand,
+    comparison_options,
+)
+from autograd_cli.cli.output import check_writable, fail, write_output
+from autograd_cli.inputs import InputError
+from autograd_cli.report.render import FORMATS
+
+
+@click.group(
+    cls=DefaultGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="gradcheck")
+def main() -> None:
+    """Compare derivatives across autodiff frameworks against the exact derivative.
+
+    \b
+      gradcheck "2*x**3+4*x**2+5*x+6" --at 0.5
+      gradcheck "x*y + sin(x*y)" --at x=1,y=2 --wrt y --dtype float64
+      gradcheck "x*y + sin(x*y)" --at x=1,y=2 --order 2 --wrt x --wrt y --mode both
+      gradcheck backends
+
+    Exit codes: 0 all agree within tolerance (undefined points, kinks and over- or
+    underflow are explained on stderr, not counted, unless --strict), 1 a discrepancy
+    beyond tolerance, 2 bad input or usage, 3 a backend that was asked for could not run.
+    """
+
+
+@main.command(cls=ExpressionCommand)
+@click.argument("expression")
+@click.option("--at", "at", multiple=True, metavar="POINT",
+              help="Where to differentiate: 0.5, or x=1,y=2. Repeat for more points.")
+@click.option("--wrt", multiple=True, metavar="VAR",
+              help="Variable to differentiate by (default: each one). Repeatable.")
+@OPTIONS["order"]
+@OPTIONS["mode"]
+@comparison_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              envvar="GRADCHECK_FORMAT", help="Output format (stdout, or --output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the output to FILE instead of stdout.")
+@click.option("--range", "range_", nargs=2, metavar="A B",
+              help="Sweep the variable (--wrt) from A to B; a summary per backend.")
+@click.option("--num", metavar="N", help="Sweep points, both ends included (default 10001).")
+@click.option("--step", metavar="S", help="Sweep step instead of --num; B is excluded.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Sweep figure (.png, .svg or .pdf).")
+@click.option("--arrays", is_flag=True,
+              help="With --range and --format json: every point's numbers too.")
+@click.option("--show-code", is_flag=True,
+              help="After the table, a standalone script per framework that reproduces "
+              "its rows (in JSON: a 'code' field per result).")
+def check(**given: Any) -> None:
+    """Differentiate EXPRESSION with every backend and compare with the exact derivative."""
+    from autograd_cli.cli.points import check_points
+    from autograd_cli.cli.sweeps import check_range
+
+    try:
+        options = CheckOptions.read(given)
+    except InputError as error:
+        fail(f"error: {error}")
+    if options.range_ is not None:
+        check_range(options)
+    check_points(options)
+
+
+@main.command("backends")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def backends_command(fmt: str) -> None:
+    """List the backends: installed or not, version, how to install. Imports no framework."""
+    import json
+
+    from autograd_cli.backends import REGISTRY, backend_class
+
+    rows = []
+    for name in REGISTRY:
+        cls = backend_class(name)
+        installed = cls.is_installed()
+        rows.append({
+            "backend": name,
+            "installed": installed,
+            "version": cls.version() if installed else None,
+            "method": cls.method,
+            "install": None if installed else cls.install_hint,
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("backend", "installed", "version", "method", "install"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["backend"]),
+            "yes" if row["installed"] else "no",
+            str(row["version"] or "—"),
+            str(row["method"]),
+            str(row["install"] or ""),
+        )
+    Console(width=160, highlight=False, no_color=not sys.stdout.isatty()).print(table)
+
+
+@main.command("suite")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path), metavar="FILE...")
+@click.option("-k", "keywords", multiple=True, metavar="TEXT",
+              help="Only cases whose 'suite::name [dtype]' contains TEXT "
+              "(case-insensitive; repeat -k for any of several).")
+@click.option("--shard", metavar="K/N",
+              help="Run the K-th of N slices of the selected cases (one per CI job).")
+@click.option("-x", "--exitfirst", is_flag=True,
+              help="Stop at the first case that does not pass; the rest are skipped.")
+@click.option("--list", "list_only", is_flag=True,
+              help="Print the selected cases and exit without running them.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              envvar="GRADCHECK_JUNIT", help="Also write JUnit XML (a testcase per case).")
+@OPTIONS["backends"]
+@OPTIONS["device"]
+@OPTIONS["timeout"]
+@OPTIONS["jobs"]
+@OPTIONS["no-isolate"]
+@OPTIONS["verbose"]
+@OPTIONS["strict"]
+@OPTIONS["config"]
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              envvar="GRADCHECK_FORMAT",
+              help="Summary format; json holds every case's full report.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the output to FILE instead of stdout.")
+@click.pass_context
+def suite_command(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    keywords: tuple[str, ...],
+    shard: str | None,
+    exitfirst: bool,
+    list_only: bool,
+    junit: Path | None,
+    backends: str | None,
+    device: str,
+    timeout: float,
+    jobs: int | None,
+    no_isolate: bool,
+    verbose: bool,
+    strict: bool,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Run the cases of suite FILEs (TOML): a line per case on stderr, then a summary.
+
+    \b
+      gradcheck suite configs/smoke.toml --junit gradcheck.xml
+      gradcheck suite configs/smoke.toml -k sin --shard 2/4 -x
+
+    Options from the command line or the environment (--backends, --timeout, --strict)
+    override every case; the config file's settings sit under the suite's [defaults].
+    The exit code is the worst case's: 3 > 1 > 0.
+    """
+    from click.core import ParameterSource
+
+    from autograd_cli.suite import run as suites
+    from autograd_cli.suite.config import ConfigError, ProjectConfig
+
+    found = ctx.meta.get("gradcheck.config") or ProjectConfig(None)
+    explicit = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    overrides: dict[str, Any] = {}
+    if backends is not None and ctx.get_parameter_source("backends") in explicit:
+        from autograd_cli.suite.config import Invalid
+        from autograd_cli.suite.config import backends as backend_names
+
+        try:
+            overrides["backends"] = backend_names(backends)
+        except Invalid as error:
+            fail(f"error: --backends: {error}")
+    if ctx.get_parameter_source("timeout") in explicit:
+        overrides["timeout"] = timeout
+    if ctx.get_parameter_source("device") in explicit:
+        overrides["device"] = device
+    if strict and ctx.get_parameter_source("strict") in explicit:
+        overrides["strict"] = True
+    try:
+        loaded = [suites.load_suite(path, found.settings, overrides) for path in files]
+    except ConfigError as error:
+        fail(error.render())
+    cases = suites.select([c for s in loaded for c in s.cases], keywords)
+    if keywords and not cases:
+        fail(f"error: -k {' '.join(keywords)}: no case matches; "
+             f"'gradcheck suite {files[0]} --list' shows them all")
+    selection: dict[str, Any] = {"keywords": list(keywords), "shard": shard,
+                                 "selected": len(cases)}
+    if shard is not None:
+        try:
+            k, n = suites.parse_shard(shard)
+        except ValueError as error:
+            fail(f"error: --shard {error}")
+        cases = suites.shard(cases, k, n)
+    if list_only:
+        click.echo("".join(f"{case.nodeid}\n" for case in cases), nl=False)
+        return
+    for path, option in ((output, "--output"), (junit, "--junit")):
+        if path is not None:
+            check_writable(path, option)
+    for note in dict.fromkeys(note for case in cases for note in case.notes):
+        click.echo(f"note: {note}", err=True)
+    if not cases:
+        click.echo(f"note: shard {shard} has no cases", err=True)
+
+    width = len(str(len(cases)))
+
+    def progress(result: suites.CaseResult, index: int, total: int) -> None:
+        line = f"[{index:>{width}}/{total}] {result.outcome.upper():<7} {result.case.nodeid}"
+        if result.outcome != suites.SKIPPED:
+            line += f" ({result.seconds:.2f} s)"
+        if result.outcome in (suites.FAILED, suites.ERROR):
+            line += f": {result.message}"
+        click.echo(line, err=True)
+
+    results = suites.run_cases(cases, jobs=jobs, isolate=not no_isolate, verbose=verbose,
+                               exitfirst=exitfirst, on_case=progress)
+    if junit is not None:
+        write_output(suites.junit_xml(loaded, results), junit)
+    if fmt == "json":
+        text = suites.render_json(loaded, results, selection)
+    else:
+        text = suites.render_summary(results, fmt)
+    write_output(text, output)
+    sys.exit(suites.exit_code(results))
+
+

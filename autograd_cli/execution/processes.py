@@ -1,0 +1,186 @@
+"""Worker processes: spawned clean, killed with their children, never left behind.
+
+Why its own module: how a worker is started (spawn, a bare ``__main__``), how it is
+stopped (its whole process group), how its death is told, and the exit hook that gives
+back every process and block a pool still holds are one job, apart from deciding which
+backend computes what.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import multiprocessing
+import multiprocessing.util  # imported before our atexit hook registers, so ours runs first
+import os
+import signal
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
+from multiprocessing.shared_memory import SharedMemory
+
+from autograd_cli.execution import worker
+from autograd_cli.execution.plans import Plan
+from autograd_cli.execution.shared_memory import discard
+
+_SPAWN = multiprocessing.get_context("spawn")
+_MAIN_LOCK = threading.Lock()
+
+
+@dataclass
+class Worker:
+    """One backend's process. ``output`` and ``deadline`` belong to the submission it
+    is computing for, if any."""
+
+    plan: Plan
+    process: SpawnProcess
+    conn: Connection
+    output: SharedMemory | None = None
+    started: float = 0.0
+    deadline: float = math.inf
+    busy: bool = False
+
+    def drop_output(self) -> None:
+        if self.output is not None:
+            discard(self.output)
+            self.output = None
+
+    def stop(self) -> None:
+        """Kill (if still running), reap, and give back the pipe and the output block."""
+        _terminate(self.process)
+        self.conn.close()
+        self.drop_output()
+
+    def dead_or_confused(self) -> bool:
+        """An idle worker that exited, or that has something to say nobody asked for."""
+        try:
+            return self.process.exitcode is not None or self.conn.poll()
+        except (OSError, ValueError):
+            return True
+
+
+class Resources:
+    """What a pool must give back in every outcome: worker processes and shared blocks.
+
+    Kept apart from :class:`Pool` and :class:`Run` so finalizers (a pool or run dropped
+    unfinished) and the exit hook (Ctrl-C between ``submit`` and ``results``) can
+    release it without them.
+    """
+
+    def __init__(self) -> None:
+        self.workers: dict[str, Worker] = {}
+        self.inputs: SharedMemory | None = None
+        self.submission: int | None = None  # the one in flight
+        _OPEN.add(self)
+
+    def end_submission(self, submission: int) -> None:
+        """Free a submission's blocks and kill the workers still computing for it; the
+        idle ones stay for the next submission. A no-op for a finished submission."""
+        if self.submission != submission:
+            return
+        self.submission = None
+        for name, w in list(self.workers.items()):
+            if w.busy:
+                del self.workers[name]
+                w.stop()
+            else:
+                w.drop_output()
+        if self.inputs is not None:
+            discard(self.inputs)
+            self.inputs = None
+
+    def release(self) -> None:
+        _OPEN.discard(self)
+        self.submission = None
+        while self.workers:
+            self.workers.popitem()[1].stop()
+        if self.inputs is not None:
+            discard(self.inputs)
+            self.inputs = None
+
+
+_OPEN: set[Resources] = set()
+
+
+@atexit.register
+def _release_all() -> None:
+    """Runs before multiprocessing's own exit hook (registered earlier, runs later),
+    which would otherwise only SIGTERM the workers and not their children."""
+    for resources in list(_OPEN):
+        resources.release()
+
+
+def spawn(plan: Plan, verbose: bool) -> Worker:
+    """A fresh worker process for ``plan``'s backend, started and holding its pipe."""
+    ours, theirs = _SPAWN.Pipe(duplex=True)
+    process = _SPAWN.Process(
+        target=worker.main, args=(theirs, verbose), name=f"gradcheck-{plan.name}",
+        daemon=True,
+    )
+    try:
+        with _parent_main_hidden(not plan.target.startswith("__main__:")):
+            process.start()
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()  # the worker's copy is the only one left, so EOF means death
+    return Worker(plan, process, ours)
+
+
+def death(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "closed its pipe without an answer"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
+
+
+def _terminate(process: SpawnProcess) -> None:
+    """SIGKILL the worker and everything it started, then reap it.
+
+    The worker leads its own process group (worker._lead_process_group), so killing
+    the group also ends its children. The group id is the worker's pid, which the
+    kernel does not hand out again while that group has members.
+    """
+    try:
+        pid = process.pid
+    except ValueError:  # closed already: stopped by an earlier call
+        return
+    if pid is not None and hasattr(os, "killpg"):
+        with suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+    with suppress(OSError, ValueError, AttributeError):
+        process.kill()  # a no-op once the process has been reaped
+    with suppress(ValueError, AttributeError):
+        process.join(timeout=10.0)
+    with suppress(ValueError):
+        process.close()
+
+
+@contextmanager
+def _parent_main_hidden(hide: bool) -> Iterator[None]:
+    """Spawn re-runs the parent's ``__main__`` script in every child (so functions
+    defined there unpickle). Our target lives in :mod:`autograd_cli.execution.worker`, so while
+    launching we show spawn a bare ``__main__``: the worker then skips re-importing the
+    CLI or pytest and imports only numpy, our package and its one framework. A backend
+    defined in ``__main__`` itself keeps spawn's normal behaviour (``hide=False``).
+    """
+    if not hide:
+        yield
+        return
+    with _MAIN_LOCK:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main

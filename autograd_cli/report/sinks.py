@@ -1,0 +1,247 @@
+"""Where a sweep's points go as each chunk is judged: CSV rows, whole arrays (--arrays,
+refused up front when they cannot fit), and the streamed JSON arrays; memory never
+grows with the number of points except for what ``--arrays`` keeps."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+
+from autograd_cli.comparison.judge import LABEL_OF_CODE, Chunk
+from autograd_cli.core.dtypes import shortest
+from autograd_cli.inputs import (
+    InputError,
+)
+from autograd_cli.report.common import json_number
+from autograd_cli.report.sweep_model import SweepReport
+
+if TYPE_CHECKING:
+    pass
+
+@contextmanager
+def open_output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or a file replaced whole when the block ends well (a reader never sees
+    half an output; a failure leaves any old file as it was)."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def shortest_texts(array: np.ndarray) -> list[str]:
+    """Each number as the shortest text that reads back as the same value of its dtype
+    (numpy's repr for float32, Python's for float64); nan, inf, -inf as such."""
+    if array.dtype == np.float64:
+        return list(map(repr, array.tolist()))
+    if array.dtype.name == "bfloat16":  # numpy cannot cast it to str
+        return [shortest(v, "bfloat16") for v in array.astype(np.float64).tolist()]
+    return [str(v) for v in array.astype(str).tolist()]
+
+
+class CsvSink:
+    """One CSV row per point, written as each chunk is judged: the swept variable, the
+    exact f and f', then each backend's f' with its absolute and ULP error (empty
+    where that backend could not run), then the point's ``label`` (empty, or
+    undefined, nondifferentiable, overflow, underflow: see :data:`LABELS`).
+
+    With several ``dtypes`` a first column ``dtype`` names each row's, and the rows
+    come in one block per dtype (one header for all)."""
+
+    def __init__(self, stream: TextIO, swept: str, backends: Sequence[str],
+                 dtypes: Sequence[str] = ()) -> None:
+        self.stream = stream
+        self.backends = tuple(backends)
+        self.with_dtype = len(dtypes) > 1
+        self.header = ["dtype"] if self.with_dtype else []
+        self.header += [swept, "f", "exact"]
+        for name in self.backends:
+            self.header += [name, f"{name}_abs_error", f"{name}_ulp_error"]
+        self.header.append("label")
+        self.written = False
+
+    def chunk(self, data: Chunk) -> None:
+        if not self.written:  # written with the first rows: a refusal leaves nothing behind
+            self.stream.write(",".join(self.header) + "\n")
+            self.written = True
+        n = data.x.size
+        blank = [""] * n
+        columns = [[data.dtype] * n] if self.with_dtype else []
+        values = blank if data.values is None else shortest_texts(data.values)
+        columns += [shortest_texts(data.x), values, shortest_texts(data.exact)]
+        for name in self.backends:
+            if name in data.derivatives:
+                judged = data.errors[name]
+                columns += [shortest_texts(data.derivatives[name]), shortest_texts(judged.absolute),
+                            shortest_texts(judged.ulps)]
+            else:
+                columns += [blank, blank, blank]
+        columns.append(blank if data.labels is None else label_texts(data.labels, ""))
+        self.stream.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
+
+
+def label_texts(codes: np.ndarray, ordinary: Any) -> list[Any]:
+    """Each point's label by name (:data:`LABELS`); ``ordinary`` where it has none."""
+    names = np.array([ordinary, *(LABEL_OF_CODE.get(c, ordinary)
+                                  for c in range(1, max(LABEL_OF_CODE) + 1))], dtype=object)
+    return list(names[np.asarray(codes, dtype=np.intp)])
+
+
+def array_bytes(points: int, backends: int) -> int:
+    """Memory that --arrays keeps: x, f and f' plus three arrays per backend, float64,
+    and a label byte per point."""
+    return points * (8 * (3 + 3 * backends) + 1)
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give (MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_arrays_fit(points: int, backends: int, dtypes: int = 1) -> None:
+    """Refuse --arrays up front when keeping them would exhaust memory (half of what is
+    available, at most); with several dtypes each keeps its own."""
+    needed = array_bytes(points, backends) * dtypes
+    available = available_memory()
+    if available is not None and needed > available // 2:
+        each = f" in each of {dtypes} dtypes" if dtypes > 1 else ""
+        raise InputError(
+            f"--arrays: {points:,} points{each} need about {needed / 2**30:.1f} GiB for their "
+            f"arrays, more than half the {available / 2**30:.1f} GiB available; use fewer "
+            "points, or --format csv (streamed, any size)"
+        )
+
+
+class ArraySink:
+    """Every point's numbers, kept for ``--format json --arrays`` (one sink per dtype)."""
+
+    def __init__(self, points: int, backends: Sequence[str]) -> None:
+        self.backends = tuple(backends)
+        self.x = np.full(points, np.nan)
+        self.values = np.full(points, np.nan)
+        self.exact = np.full(points, np.nan)
+        self.labels = np.zeros(points, dtype=np.int8)  # LABELS codes; 0: an ordinary point
+        self.columns = {
+            name: {key: np.full(points, np.nan) for key in ("derivative", "abs_error",
+                                                             "ulp_error")}
+            for name in self.backends
+        }
+
+    def chunk(self, data: Chunk) -> None:
+        where = slice(data.start, data.start + data.x.size)
+        self.x[where] = data.x
+        self.exact[where] = data.exact
+        if data.values is not None:
+            self.values[where] = data.values
+        if data.labels is not None:
+            self.labels[where] = data.labels
+        for name, derivative in data.derivatives.items():
+            judged = data.errors[name]
+            self.columns[name]["derivative"][where] = derivative
+            self.columns[name]["abs_error"][where] = judged.absolute
+            self.columns[name]["ulp_error"][where] = judged.ulps
+
+    def write(self, stream: TextIO, swept: str, failed: Sequence[str], indent: str = "") -> None:
+        """The ``arrays`` object of the JSON output, written piece by piece (``indent``:
+        more leading space on every line, for an object nested one level deeper)."""
+        pad = indent + "    "
+        stream.write("{")
+        for key, array in ((swept, self.x), ("f", self.values), ("exact", self.exact)):
+            stream.write(f"\n{pad}{_json_key(key)}: ")
+            _write_numbers(stream, array)
+            stream.write(",")
+        stream.write(f'\n{pad}"labels": ')
+        _write_labels(stream, self.labels)
+        stream.write(f',\n{pad}"backends": {{')
+        for j, name in enumerate(self.backends):
+            stream.write(("," if j else "") + f"\n{pad}  {_json_key(name)}: ")
+            if name in failed:
+                stream.write("null")
+                continue
+            stream.write("{")
+            for i, (key, array) in enumerate(self.columns[name].items()):
+                stream.write(("," if i else "") + f"\n{pad}    {_json_key(key)}: ")
+                _write_numbers(stream, array)
+            stream.write(f"\n{pad}  }}")
+        stream.write(f"\n{pad}}}\n{indent}  }}")
+
+
+def _json_key(key: str) -> str:
+    import json
+
+    return json.dumps(key)
+
+
+def write_json(
+    stream: TextIO, report: SweepReport,
+    arrays: ArraySink | Mapping[str, ArraySink] | None = None,
+) -> None:
+    """The sweep's JSON: the summary, and with ``arrays`` every point's numbers under
+    ``"arrays"`` (streamed, so the text is never held whole). With several dtypes
+    ``arrays`` maps each dtype to its sink, and so does the ``"arrays"`` object."""
+    import json
+
+    text = json.dumps(report.to_dict(), indent=2)
+    if arrays is None:
+        stream.write(text + "\n")
+        return
+    assert text.endswith("\n}")
+    stream.write(text[:-2] + ',\n  "arrays": ')
+    if isinstance(arrays, ArraySink):
+        arrays.write(stream, report.swept, [row.series for row in report.rows if row.failed])
+    else:
+        stream.write("{")
+        for j, (dtype, sink) in enumerate(arrays.items()):
+            failed = [row.series for row in report.rows if row.failed and row.dtype == dtype]
+            stream.write(("," if j else "") + f"\n    {_json_key(dtype)}: ")
+            sink.write(stream, report.swept, failed, indent="  ")
+        stream.write("\n  }")
+    stream.write("\n}\n")
+
+
+def _write_labels(stream: TextIO, codes: np.ndarray, piece: int = 1 << 16) -> None:
+    """A JSON list of each point's label: null, or "undefined", "overflow", ..."""
+    stream.write("[")
+    for start in range(0, codes.size, piece):
+        names = label_texts(codes[start:start + piece], None)
+        text = ", ".join("null" if name is None else f'"{name}"' for name in names)
+        stream.write((", " if start else "") + text)
+    stream.write("]")
+
+
+def _write_numbers(stream: TextIO, array: np.ndarray | None, piece: int = 1 << 16) -> None:
+    """A JSON list of float64, non-finite numbers as "nan"/"inf"/"-inf" strings."""
+    if array is None:
+        stream.write("null")
+        return
+    stream.write("[")
+    for start in range(0, array.size, piece):
+        part = array[start:start + piece].tolist()
+        text = ", ".join(repr(v) if math.isfinite(v) else f'"{json_number(v)}"' for v in part)
+        stream.write((", " if start else "") + text)
+    stream.write("]")

@@ -1,0 +1,72 @@
+"""JUnit XML for a suite run, written with :mod:`xml.etree` in the shape CI systems
+(Jenkins, GitLab, GitHub Actions reporters) read.
+
+Its own module because it is one output format with its own conventions (a
+<testsuite> per file, <failure>, <error> and <skipped> per case, properties for the
+framework versions).
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from autograd_cli.suite.model import ERROR, FAILED, SKIPPED, CaseResult, Suite
+from autograd_cli.suite.output import counts
+
+
+def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult]) -> str:
+    """JUnit XML: <testsuites> of one <testsuite> per file, a <testcase> per case.
+
+    A mismatch (exit 1) is a <failure>, a backend that could not run (exit 3) or a case
+    that could not start an <error>, both with the verdict as ``message`` and the
+    case's table as text; cases left out by -x are <skipped>.
+    """
+    stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    host = socket.gethostname() or "localhost"
+    root = ET.Element("testsuites", name="gradcheck")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
+    for suite in suites:
+        own = {id(c) for c in suite.cases}
+        mine = [r for r in results if id(r.case) in own]
+        tally = counts(mine)
+        seconds = sum(r.seconds for r in mine)
+        element = ET.SubElement(
+            root, "testsuite", name=suite.name, tests=str(len(mine)),
+            failures=str(tally[FAILED]), errors=str(tally[ERROR]), skipped=str(tally[SKIPPED]),
+            time=f"{seconds:.3f}", timestamp=stamp, hostname=host,
+        )
+        properties = ET.SubElement(element, "properties")
+        ET.SubElement(properties, "property", name="file", value=str(suite.path))
+        ET.SubElement(properties, "property", name="python", value=platform.python_version())
+        for backend, version in _versions(mine).items():
+            ET.SubElement(properties, "property", name=backend, value=version)
+        for r in mine:
+            case = ET.SubElement(element, "testcase", name=r.case.id,
+                                 classname=f"gradcheck.{suite.name}", time=f"{r.seconds:.3f}")
+            if r.outcome == SKIPPED:
+                ET.SubElement(case, "skipped", message=r.message)
+            elif r.outcome in (FAILED, ERROR):
+                kind = "failure" if r.outcome == FAILED else "error"
+                detail = ET.SubElement(case, kind, message=r.message or r.outcome,
+                                       type="mismatch" if kind == "failure" else "backend")
+                detail.text = r.details()
+        for key in ("tests", "failures", "errors", "skipped"):
+            totals[key] += int(element.get(key, "0"))
+        totals["time"] += seconds
+    for key, value in totals.items():
+        root.set(key, f"{value:.3f}" if key == "time" else str(value))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _versions(results: Sequence[CaseResult]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for r in results:
+        for row in r.report.rows if r.report is not None else []:
+            if row.version and row.backend not in found:
+                found[row.backend] = row.version
+    return found
