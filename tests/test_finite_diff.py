@@ -11,9 +11,8 @@ import pytest
 from corpus import CORPUS, TUTORIAL, Case, parse
 
 from autograd_cli.backends import REGISTRY, backend_class
-from autograd_cli.backends.finite_diff import (
+from autograd_cli.backends.differences import (
     NOT_ANALYTIC,
-    FiniteDiffBackend,
     central_differences,
     complex_ops,
     complex_step,
@@ -21,6 +20,7 @@ from autograd_cli.backends.finite_diff import (
     tangent_magnitude,
     uses,
 )
+from autograd_cli.backends.finite_diff import FiniteDiffBackend
 from autograd_cli.core.dtypes import DTYPES
 from autograd_cli.execution import runner
 from autograd_cli.expr.walk import missing_ops

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +31,6 @@ from autograd_cli.inputs import (
     resolve_partials,
 )
 from autograd_cli.truth.vectorized import two_prod, two_sum
-
-if TYPE_CHECKING:
-    pass
 
 #: Points per chunk: 2**20 keeps a chunk's arrays in the tens of MB per process while
 #: numpy and the frameworks run at full speed; a 10**6-point sweep is one chunk.

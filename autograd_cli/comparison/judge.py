@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from autograd_cli.comparison.verdicts import Errors, Tolerance, errors, range_st
 from autograd_cli.core.model import BackendResult
 from autograd_cli.core.statuses import (
     CODES,
+    LABELS,
     NONDIFFERENTIABLE,
     OVERFLOW,
     RANGE_CODES,
@@ -21,16 +22,6 @@ from autograd_cli.core.statuses import (
     UNDERFLOW,
 )
 from autograd_cli.report.sweep_model import SweepRow
-
-if TYPE_CHECKING:
-    pass
-
-#: A point's label code in CSV, --arrays and plots: statuses.CODES (undefined,
-#: nondifferentiable), then overflow and underflow.
-LABELS: dict[str, int] = dict(CODES)
-for _status in (OVERFLOW, UNDERFLOW):
-    LABELS.setdefault(_status, max(LABELS.values()) + 1)
-LABEL_OF_CODE: dict[int, str] = {code: status for status, code in LABELS.items()}
 
 
 @dataclass

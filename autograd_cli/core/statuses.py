@@ -23,3 +23,7 @@ STATUS_OF_CODE: dict[int, str] = {code: status for status, code in CODES.items()
 #: Codes of :func:`autograd_cli.domain.intermediate_range`: disjoint from :data:`CODES`,
 #: and the numbers a sweep's point labels give overflow and underflow.
 RANGE_CODES: dict[str, int] = {OVERFLOW: 3, UNDERFLOW: 4}
+#: A sweep point's label in CSV, --arrays and plots: one code for all four, 0 for an
+#: ordinary point (a point has at most one).
+LABELS: dict[str, int] = {**CODES, **RANGE_CODES}
+LABEL_OF_CODE: dict[int, str] = {code: status for status, code in LABELS.items()}

@@ -8,18 +8,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from autograd_cli.comparison.judge import LABEL_OF_CODE, LABELS, Chunk
+from autograd_cli.comparison.judge import Chunk
 from autograd_cli.comparison.plan import series_name
 from autograd_cli.core.dtypes import finfo
 from autograd_cli.core.model import Request, partial_of
+from autograd_cli.core.statuses import LABEL_OF_CODE, LABELS
 from autograd_cli.report.sweep_model import SweepReport, SweepRow
-
-if TYPE_CHECKING:
-    pass
 
 #: Up to this many points a plot gets every point (and decimates by itself); beyond,
 #: it gets a min/max envelope over PLOT_BINS bins, built chunk by chunk.

@@ -11,20 +11,19 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
-from autograd_cli.comparison.judge import LABEL_OF_CODE, Chunk
+from autograd_cli.comparison.judge import Chunk
 from autograd_cli.core.dtypes import shortest
+from autograd_cli.core.statuses import LABEL_OF_CODE
 from autograd_cli.inputs import (
     InputError,
 )
 from autograd_cli.report.common import json_number
 from autograd_cli.report.sweep_model import SweepReport
 
-if TYPE_CHECKING:
-    pass
 
 @contextmanager
 def open_output(path: Path | None) -> Iterator[TextIO]:
