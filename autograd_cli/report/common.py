@@ -20,6 +20,12 @@ EXIT_OK = 0
 EXIT_MISMATCH = 1
 EXIT_USAGE = 2
 EXIT_BACKEND_FAILED = 3
+#: The results could not be written (disk full, folder gone): the work was done, but
+#: nothing half-written was left where the output should be.
+EXIT_OUTPUT = 4
+#: Ended by a signal: 128 + its number, as shells report it (SIGHUP 129, SIGINT 130,
+#: SIGTERM 143).
+EXIT_SIGNAL_BASE = 128
 
 def exit_code_for(failed: bool, mismatched: bool, strict_special: bool) -> int:
     """The one exit-code rule of point and sweep reports alike: 3 if a backend could not
