@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from importlib import metadata
 
 TUTORIAL = "2*x**3+4*x**2+5*x+6"
 
@@ -146,8 +147,9 @@ def test_backends_listing(gradcheck):
     listing = {row["backend"]: row for row in json.loads(result.stdout)}
     assert set(listing) >= {"analytic", "torch", "tensorflow", "jax", "finite-diff"}
     assert listing["torch"]["installed"] is True
-    assert listing["torch"]["version"].startswith("2.13.0")
-    assert listing["tensorflow"]["version"].startswith("2.")
+    # the versions installed here, whichever they are (the lock's, or make test-latest's)
+    assert listing["torch"]["version"] == metadata.version("torch")
+    assert listing["tensorflow"]["version"] == metadata.version("tensorflow-cpu")
 
 
 def test_version_and_module_entry_point():
