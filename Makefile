@@ -71,7 +71,7 @@ test-latest:
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip setuptools
 	$(LATEST)/bin/python -m pip install --quiet --upgrade $(FRAMEWORKS) -e '.[dev]'
-	$(LATEST)/bin/python -m pip freeze --exclude-editable | diff -u --label $(LOCK) \
+	$(LATEST)/bin/python -m pip freeze --all --exclude-editable | diff -u --label $(LOCK) \
 	    --label latest <(grep -v '^#' $(LOCK)) - || true
 	GRADCHECK_UNLOCKED=1 $(LATEST)/bin/pytest
 

@@ -59,17 +59,35 @@ def compare(
 
     from autograd_cli.comparison.points import run_checks
     from autograd_cli.comparison.verdicts import tolerance_for
-    from autograd_cli.inputs import build_request, parse_backends, parse_dtypes
+    from autograd_cli.inputs import (
+        InputError,
+        build_request,
+        check_flag,
+        parse_backends,
+        parse_dtypes,
+        strings,
+    )
 
-    points = at if isinstance(at, (list, tuple)) else [at]
+    # Every argument is checked here, before any framework or SymPy work: a wrong kind
+    # of value is a ValueError (InputError) naming the argument, never a TypeError.
+    if not isinstance(expression, str):
+        raise InputError(f"expression: expected a string, got {type(expression).__name__}")
+    for name, value in (("isolate", isolate), ("strict", strict), ("show_code", show_code)):
+        check_flag(value, name)
+    if at is None:
+        raise InputError("at: say where to differentiate, e.g. at=0.5 or at={'x': 1, 'y': 2}")
+    points = list(at) if isinstance(at, (list, tuple)) else [at]
+    wanted = (wrt,) if isinstance(wrt, str) else strings(wrt, "wrt")
+    if backends is not None and not isinstance(backends, str):
+        backends = strings(backends, "backends")
+    dtypes = parse_dtypes(dtype if isinstance(dtype, str) else strings(dtype, "dtype"))
+    tolerances = [tolerance_for(d, rtol, atol, max_ulps) for d in dtypes]
     chosen, notes = parse_backends(backends)
-    dtypes = parse_dtypes(dtype)
     request = build_request(
-        expression, points, (wrt,) if isinstance(wrt, str) else wrt, dtypes[0], chosen,
+        expression, points, wanted, dtypes[0], chosen,
         timeout, order=order, mode=mode, device=device,
     )
     return run_checks(
-        [replace(request, dtype=d) for d in dtypes],
-        [tolerance_for(d, rtol, atol, max_ulps) for d in dtypes],
+        [replace(request, dtype=d) for d in dtypes], tolerances,
         isolate=isolate, notes=notes, strict=strict, show_code=show_code,
     )

@@ -7,8 +7,10 @@ it into exit code 2, the Python API lets it propagate as a ValueError.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,7 @@ from autograd_cli.core.model import (
     label,
     partial_of,
 )
-from autograd_cli.core.names import shown, unknown
+from autograd_cli.core.names import short_number, shown, unknown
 from autograd_cli.expr.nodes import Expr, variables
 from autograd_cli.expr.parser import ExpressionError, parse
 
@@ -79,12 +81,36 @@ def parse_number(text: str, what: str) -> float:
 def check_timeout(timeout: float) -> float:
     """A finite number of seconds in (0, MAX_TIMEOUT]: NaN would never time out and
     huge values overflow the timers (a traceback deep in the runner)."""
-    if not (isinstance(timeout, (int, float)) and 0 < timeout <= MAX_TIMEOUT):
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= MAX_TIMEOUT):
         raise InputError(
-            f"--timeout {timeout!r}: give a number of seconds above 0 and at most "
+            f"--timeout {short_number(timeout)}: give a number of seconds above 0 and at most "
             f"{MAX_TIMEOUT:g} (a day)"
         )
     return float(timeout)
+
+
+def check_tolerance(value: Any, where: str) -> float:
+    """A tolerance (rtol, atol, max-ulps) as a finite number >= 0, the one rule for the
+    command line, the environment, config and suite files and the Python API: NaN would
+    fail every row (even the exact one), infinity pass every row, and a negative
+    tolerance fail them all. ``where`` names the value in the message ("--rtol nan",
+    "GRADCHECK_RTOL=nan", "rtol=-1")."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{where}: a tolerance is a number (finite, >= 0), not "
+                         f"{type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if math.isnan(number) or number < 0:
+        raise InputError(f"{where}: give a finite number >= 0 (a tolerance that is "
+                         f"{'NaN' if math.isnan(number) else 'negative'} fails every row, "
+                         "even the exact one)")
+    if math.isinf(number):
+        raise InputError(f"{where}: give a finite number >= 0 (an infinite tolerance "
+                         "passes every row, however wrong)")
+    return number
 
 
 def named_value(
@@ -132,11 +158,24 @@ Point = str | float | Mapping[str, float]
 
 
 def as_number(value: Any, where: str) -> float:
-    """A number given as a number (or what float() reads), as a double."""
+    """A real number given as a number (int, float, numpy's, Fraction, Decimal) or as
+    text read as ``--at`` reads it, as a double. Everything else (None, complex, bytes,
+    booleans) and ints beyond float64 are InputErrors, never TypeError or
+    OverflowError."""
+    if isinstance(value, str):
+        return parse_number(value, where)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, Decimal)):
+        kind = "a boolean" if isinstance(value, (bool, np.bool_)) else (
+            "a complex number" if isinstance(value, numbers.Complex) else type(value).__name__)
+        raise InputError(f"{where}: {short_number(value)} is not a real number ({kind})")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: {value!r} is not a number") from None
+        number = float(value)
+    except OverflowError:
+        raise InputError(f"{where}: {short_number(value)} is too large for a float64") from None
+    if math.isinf(number) and (isinstance(value, numbers.Rational)
+                               or (isinstance(value, Decimal) and value.is_finite())):
+        raise InputError(f"{where}: {short_number(value)} is too large for a float64")
+    return number
 
 
 def point_of(item: Point, names: tuple[str, ...]) -> dict[str, float]:
@@ -145,7 +184,8 @@ def point_of(item: Point, names: tuple[str, ...]) -> dict[str, float]:
     if isinstance(item, str):
         return parse_point(item, names)
     given: Mapping[str, Any] = item if isinstance(item, Mapping) else {"": item}
-    where = "--at " + shown(",".join(f"{k}={v!r}" if k else repr(v) for k, v in given.items()))
+    where = "--at " + shown(",".join(f"{k}={short_number(v)}" if k else short_number(v)
+                                     for k, v in given.items()))
     if "" in given:
         if len(names) != 1:
             raise InputError(
@@ -155,6 +195,8 @@ def point_of(item: Point, names: tuple[str, ...]) -> dict[str, float]:
         given = {names[0]: given[""]}
     point: dict[str, float] = {}
     for name, value in given.items():
+        if not isinstance(name, str):
+            raise InputError(f"{where}: variable names are strings, not {short_number(name)}")
         if name not in names:
             raise InputError(f"{where}: {unknown('variable', name, names)}")
         point[name] = as_number(value, where)
@@ -181,7 +223,7 @@ def parse_backends(text: str | Sequence[str] | None) -> tuple[tuple[str, ...], l
             else:
                 notes.append(f"{name} is not installed, skipped ({cls.install_hint})")
         return tuple(chosen), notes
-    names = text.split(",") if isinstance(text, str) else list(text)
+    names = text.split(",") if isinstance(text, str) else list(strings(text, "--backends"))
     chosen = []
     for raw in names:
         name = raw.strip()
@@ -196,6 +238,31 @@ def parse_backends(text: str | Sequence[str] | None) -> tuple[tuple[str, ...], l
     return tuple(chosen), []
 
 
+def strings(value: Any, what: str) -> tuple[str, ...]:
+    """A list or tuple of strings (the Python API's ``backends``, ``wrt``, ``dtype``);
+    anything else is an InputError naming ``what``."""
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    if isinstance(value, (list, tuple)):
+        bad = next(item for item in value if not isinstance(item, str))
+        raise InputError(f"{what}: expected names (strings), got {short_number(bad)} in the list")
+    raise InputError(f"{what}: expected a name or a list of names, got {short_number(value)}")
+
+
+def check_flag(value: Any, what: str) -> bool:
+    """A yes/no argument of the Python API: True or False, not 1 or "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{what}: expected True or False, got {short_number(value)}")
+    return bool(value)
+
+
+def check_name(value: Any, what: str) -> str:
+    """One option value that must be a string (``--mode``, ``--device``, ``--dtype``)."""
+    if not isinstance(value, str):
+        raise InputError(f"{what}: expected a name (a string), got {short_number(value)}")
+    return value
+
+
 def check_order(order: int) -> int:
     """``--order`` as a whole number from 1 to MAX_ORDER."""
     if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
@@ -208,7 +275,7 @@ def check_order(order: int) -> int:
 
 
 def check_mode(mode: str) -> str:
-    if mode not in MODE_CHOICES:
+    if check_name(mode, "--mode") not in MODE_CHOICES:
         raise InputError(f"--mode: {unknown('mode', mode, MODE_CHOICES)}")
     return mode
 
@@ -222,7 +289,7 @@ def resolve_partials(names: tuple[str, ...], wrt: Sequence[str], order: int) -> 
     differentiated in that order. Anything else is refused.
     """
     check_order(order)
-    for name in wrt:
+    for name in strings(wrt, "--wrt"):
         if name not in names:
             raise InputError(f"--wrt: {unknown('variable', name, names)}")
     if order == 1:
@@ -343,7 +410,7 @@ def check_work(
 
 def check_dtype(dtype: str) -> str:
     """One dtype gradcheck knows, and numpy can hold here (bfloat16 needs ml_dtypes)."""
-    if dtype not in ALL_DTYPES:
+    if check_name(dtype, "--dtype") not in ALL_DTYPES:
         raise InputError(f"--dtype: {unknown('dtype', dtype, ALL_DTYPES)}")
     problem = dtypes.missing(dtype)
     if problem:
@@ -353,7 +420,7 @@ def check_dtype(dtype: str) -> str:
 
 def parse_dtypes(text: str | Sequence[str]) -> tuple[str, ...]:
     """``float32``, or a comma list (``float16,bfloat16,float32``): a comparison each."""
-    items = text.split(",") if isinstance(text, str) else list(text)
+    items = text.split(",") if isinstance(text, str) else list(strings(text, "--dtype"))
     chosen = tuple(dict.fromkeys(check_dtype(item.strip()) for item in items if item.strip()))
     if not chosen:
         raise InputError(f"--dtype: name at least one of {', '.join(ALL_DTYPES)}")
@@ -361,7 +428,7 @@ def parse_dtypes(text: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def check_device(device: str) -> str:
-    if device not in DEVICES:
+    if check_name(device, "--device") not in DEVICES:
         raise InputError(f"--device: {unknown('device', device, DEVICES)}")
     return device
 
@@ -373,8 +440,10 @@ __all__ = [
     "check_cost",
     "check_device",
     "check_dtype",
+    "check_flag",
     "check_mode",
     "check_order",
+    "check_tolerance",
     "check_work",
     "named_value",
     "parse_backends",

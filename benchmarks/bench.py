@@ -106,6 +106,14 @@ def main() -> None:
                 GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num", str(args.sweep_points),
                 "--backends", THREE,
             ],
+            "gradcheck 10^6 sweep --format json -o": [
+                GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num", str(args.sweep_points),
+                "--backends", THREE, "--format", "json", "-o", str(Path(folder) / "s.json"),
+            ],
+            "gradcheck 10^6 sweep --format csv -o": [
+                GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num", str(args.sweep_points),
+                "--backends", THREE, "--format", "csv", "-o", str(Path(folder) / "s.csv"),
+            ],
             "gradcheck --help": [GRADCHECK, "--help"],
             "gradcheck backends": [GRADCHECK, "backends"],
             "gradcheck with a parse error": [GRADCHECK, "2x+1", "--at", "1"],
@@ -117,6 +125,11 @@ def main() -> None:
                 expected = (2,) if "parse error" in name else (0, 1)
                 times[name].append(timed(command, expected))
         median = {name: statistics.median(values) for name, values in times.items()}
+        # the main process alone (no workers): what streaming CSV costs in memory
+        memory = {fmt: peak_rss_mib([GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num",
+                                     str(args.sweep_points), "--backends", "analytic",
+                                     "--format", fmt, "-o", str(Path(folder) / f"m.{fmt}")])
+                  for fmt in ("json", "csv")}
 
     width = max(len(name) for name in median) + 2
     print(f"{'command':<{width}} {'median s':>9}  (rounds: {args.rounds}, cold processes)")
@@ -133,6 +146,10 @@ def main() -> None:
     print(f"gradcheck 10^6 sweep / gradcheck point             {sweep / point:8.2f}  <= 1.30")
     print(f"gradcheck 10^6 sweep / plain sweep script          "
           f"{sweep / median['plain sweep script (torch + TF, 10^6 points)']:8.2f}")
+    csv, json = (median[f"gradcheck 10^6 sweep --format {fmt} -o"] for fmt in ("csv", "json"))
+    print(f"gradcheck 10^6 sweep, CSV / JSON (-o file)         {csv / json:8.2f}  <= 2.00")
+    print(f"main process peak MiB, 10^6 CSV / JSON (analytic)  "
+          f"{memory['csv']:4.0f} / {memory['json']:4.0f}  <= 600")
     for name in ("gradcheck --help", "gradcheck backends", "gradcheck with a parse error"):
         print(f"{name + ' (s)':<50} {median[name]:8.2f}  <= 0.50")
     if env_note:

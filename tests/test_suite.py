@@ -410,3 +410,106 @@ def test_bad_file_through_the_command(gradcheck, tmp_path):
     )
     missing = gradcheck("suite", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "nope.toml: no such file" in missing.stderr
+
+
+# --------------------------------------------------------------- collisions, signals
+
+
+def test_outputs_that_would_land_in_one_file_are_refused_before_any_work(gradcheck, tmp_path):
+    suite = write(tmp_path, """
+        [defaults]
+        backends = ["analytic"]
+        range = [0, 1]
+        num = 5
+        [[case]]
+        name = "a"
+        expression = "x**2"
+        plot = "same.png"
+        [[case]]
+        name = "b"
+        expression = "x**3"
+        plot = "same.png"
+    """)
+    result = gradcheck("suite", str(suite), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: the plot of case suite::a and the plot of case suite::b write the same "
+        "file (same.png); give each output its own file")
+    assert not (tmp_path / "same.png").exists()
+
+    one = write(tmp_path, '[[case]]\nname = "a"\nexpression = "x"\nat = 1\n', "one.toml")
+    (tmp_path / "j.xml").write_text("old")
+    (tmp_path / "link.xml").symlink_to("j.xml")
+    for junit, output in (("j.xml", "./j.xml"), ("j.xml", "link.xml")):
+        result = gradcheck("suite", str(one), "--junit", junit, "-o", output, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("error: --junit and --output write the same file")
+        assert (tmp_path / "j.xml").read_text() == "old"
+    result = gradcheck("suite", "one.toml", "--junit", "j.xml", "-o", "other.txt",
+                       "-k", "nothing-matches-this", cwd=tmp_path)
+    assert result.returncode == 2 and "no case matches" in result.stderr  # not a collision
+
+
+def test_the_same_suite_file_twice_is_refused(gradcheck, tmp_path):
+    one = write(tmp_path, '[[case]]\nname = "a"\nexpression = "x"\nat = 1\n', "one.toml")
+    for second in ("one.toml", "./one.toml", str(one)):
+        result = gradcheck("suite", "one.toml", second, "--junit", "j.xml", cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: {Path(second)} is given twice"), result.stderr
+        assert not (tmp_path / "j.xml").exists()
+
+
+def test_a_suite_stopped_by_a_signal_reports_what_finished(tmp_path):
+    """As pytest does: the cases that finished in the summary and JUnit, the others
+    skipped as interrupted, the run marked interrupted, exit 128 + N."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    suite = write(tmp_path, """
+        [defaults]
+        backends = ["analytic", "torch"]
+        [[case]]
+        name = "quick"
+        expression = "x**2"
+        at = [3]
+        [[case]]
+        name = "slow"
+        expression = "sin(x)*exp(x)/(1+x**2)"
+        order = 2
+        range = [-4, 4]
+        num = 10001
+        [[case]]
+        name = "after"
+        expression = "x"
+        at = [1]
+    """)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gradcheck"), "suite", str(suite), "--junit",
+         "j.xml", "--format", "json", "-o", "run.json"],
+        cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stderr is not None
+    said = [process.stderr.readline()]  # a case's line: "[1/3] PASSED  suite::quick"
+    assert "PASSED" in said[0] and "suite::quick" in said[0], said
+    process.send_signal(signal.SIGTERM)
+    said.append(process.stderr.read())
+    assert process.wait(timeout=60) == 143, said
+    assert "Traceback" not in said[1] and said[1].strip().endswith("interrupted (SIGTERM)")
+
+    report = json.loads((tmp_path / "run.json").read_text())
+    assert (report["exit_code"], report["ok"], report["interrupted"]) == (143, False, "SIGTERM")
+    outcomes = {case["id"]: (case["outcome"], case["message"]) for case in report["cases"]}
+    assert outcomes.pop("quick")[0] == "passed"
+    assert outcomes == {
+                        "slow": ("skipped", "not run: interrupted (SIGTERM)"),
+                        "after": ("skipped", "not run: interrupted (SIGTERM)")}
+    assert report["verdict"].startswith("INTERRUPTED (SIGTERM) after 1 of 3 cases")
+    root = check_junit(tmp_path / "j.xml")
+    cases = cases_by_name(root)
+    assert list(cases) == ["quick", "slow", "after"] and len(cases["quick"]) == 0
+    assert cases["after"].find("skipped").get("message") == "not run: interrupted (SIGTERM)"
+    properties = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert properties["interrupted"] == "SIGTERM"

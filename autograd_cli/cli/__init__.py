@@ -7,8 +7,9 @@ SymPy only once a comparison actually runs, so --help and input errors answer at
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -30,7 +31,7 @@ from autograd_cli.report.render import FORMATS
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "--version", prog_name="gradcheck")
-def main() -> None:
+def cli() -> None:
     """Compare derivatives across autodiff frameworks against the exact derivative.
 
     \b
@@ -39,13 +40,47 @@ def main() -> None:
       gradcheck "x*y + sin(x*y)" --at x=1,y=2 --order 2 --wrt x --wrt y --mode both
       gradcheck backends
 
-    Exit codes: 0 all agree within tolerance (undefined points, kinks and over- or
-    underflow are explained on stderr, not counted, unless --strict), 1 a discrepancy
-    beyond tolerance, 2 bad input or usage, 3 a backend that was asked for could not run.
+    \b
+    Exit codes:
+      0    every backend agrees within tolerance (undefined points, kinks and over-
+           or underflow are explained on stderr, not counted, unless --strict)
+      1    a discrepancy beyond tolerance
+      2    bad input or usage (nothing was computed)
+      3    a backend that was asked for could not run (the worst: 3 > 1)
+      4    the output could not be written (disk full, folder gone)
+      129  ended by SIGHUP, 130 by SIGINT (Ctrl-C), 143 by SIGTERM: workers and
+           temporary files are cleaned up; a suite reports the cases that finished
     """
 
 
-@main.command(cls=ExpressionCommand)
+def main(args: Sequence[str] | None = None, *, held: Sequence[int] = ()) -> NoReturn:
+    """The ``gradcheck`` command: ``main(["x**2", "--at", "3"])`` runs it in-process and
+    ends in SystemExit with its exit code, as the console script does.
+
+    Around click's own handling: SIGINT, SIGTERM and SIGHUP end the run through every
+    cleanup (:mod:`.signals`) and exit 128 + N with one line on stderr, not click's
+    "Aborted!" and exit 1. ``held``: signals that arrived while the CLI was imported.
+    """
+    from autograd_cli.cli import signals
+
+    code: int | str | None
+    caught = signals.Caught()
+    try:
+        with signals.handled(held) as caught:
+            cli.main(args=list(args) if args is not None else None)
+        code = 0  # pragma: no cover - click's standalone mode always exits
+    except signals.Interrupted as stop:
+        code = stop.exit_code
+        signals.say(stop.signum)
+    except SystemExit as done:
+        code = done.code
+        if caught.signum is not None:  # its exception was swallowed on the way
+            code = caught.exit_code
+            signals.say(caught.signum)
+    sys.exit(code)
+
+
+@cli.command(cls=ExpressionCommand)
 @click.argument("expression")
 @click.option("--at", "at", multiple=True, metavar="POINT",
               help="Where to differentiate: 0.5, or x=1,y=2. Repeat for more points.")
@@ -83,7 +118,7 @@ def check(**given: Any) -> None:
     check_points(options)
 
 
-@main.command("backends")
+@cli.command("backends")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def backends_command(fmt: str) -> None:
@@ -123,7 +158,7 @@ def backends_command(fmt: str) -> None:
     Console(width=160, highlight=False, no_color=not sys.stdout.isatty()).print(table)
 
 
-@main.command("suite")
+@cli.command("suite")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path), metavar="FILE...")
 @click.option("-k", "keywords", multiple=True, metavar="TEXT",
@@ -181,6 +216,7 @@ def suite_command(
     """
     from click.core import ParameterSource
 
+    from autograd_cli.cli import signals
     from autograd_cli.suite import run as suites
     from autograd_cli.suite.config import ConfigError, ProjectConfig
 
@@ -201,6 +237,8 @@ def suite_command(
         overrides["device"] = device
     if strict and ctx.get_parameter_source("strict") in explicit:
         overrides["strict"] = True
+    for repeated in suites.repeated_files(files):
+        fail(f"error: {repeated}; give each suite file once")
     try:
         loaded = [suites.load_suite(path, found.settings, overrides) for path in files]
     except ConfigError as error:
@@ -220,6 +258,8 @@ def suite_command(
     if list_only:
         click.echo("".join(f"{case.nodeid}\n" for case in cases), nl=False)
         return
+    for collision in suites.collisions(cases, {"--junit": junit, "--output": output}):
+        fail(f"error: {collision}; give each output its own file")
     for path, option in ((output, "--output"), (junit, "--junit")):
         if path is not None:
             check_writable(path, option)
@@ -229,8 +269,10 @@ def suite_command(
         click.echo(f"note: shard {shard} has no cases", err=True)
 
     width = len(str(len(cases)))
+    finished: list[suites.CaseResult] = []
 
     def progress(result: suites.CaseResult, index: int, total: int) -> None:
+        finished.append(result)
         line = f"[{index:>{width}}/{total}] {result.outcome.upper():<7} {result.case.nodeid}"
         if result.outcome != suites.SKIPPED:
             line += f" ({result.seconds:.2f} s)"
@@ -238,15 +280,23 @@ def suite_command(
             line += f": {result.message}"
         click.echo(line, err=True)
 
-    results = suites.run_cases(cases, jobs=jobs, isolate=not no_isolate, verbose=verbose,
-                               exitfirst=exitfirst, on_case=progress)
-    if junit is not None:
-        write_output(suites.junit_xml(loaded, results), junit)
-    if fmt == "json":
-        text = suites.render_json(loaded, results, selection)
-    else:
-        text = suites.render_summary(results, fmt)
-    write_output(text, output)
+    def report(results: list[suites.CaseResult], interrupted: int | None = None) -> None:
+        if junit is not None:
+            write_output(suites.junit_xml(loaded, results, interrupted), junit)
+        if fmt == "json":
+            text = suites.render_json(loaded, results, selection, interrupted,
+                                      config_files=found.files)
+        else:
+            text = suites.render_summary(results, fmt, interrupted)
+        write_output(text, output)
+
+    try:
+        results = suites.run_cases(cases, jobs=jobs, isolate=not no_isolate, verbose=verbose,
+                                   exitfirst=exitfirst, on_case=progress)
+    except signals.Interrupted as stop:  # what finished is reported, as pytest does
+        report(suites.not_run(cases, finished, stop.signum), stop.signum)
+        raise
+    report(results)
     sys.exit(suites.exit_code(results))
 
 

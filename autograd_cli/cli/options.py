@@ -81,6 +81,8 @@ def load_config(ctx: click.Context, param: click.Parameter, value: Path | None) 
         found = project_config(value)
     except ConfigError as error:
         fail(error.render())
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)
     ctx.meta["gradcheck.config"] = found
     names = {
         option.lstrip("-"): p.name
@@ -90,6 +92,60 @@ def load_config(ctx: click.Context, param: click.Parameter, value: Path | None) 
         if option.startswith("--")
     }
     ctx.default_map = {**found.default_map(names), **(ctx.default_map or {})}
+
+
+def say_config(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """``-v``: name the configuration files in use on stderr (the config option is
+    eager, so it has been read by the time -v is)."""
+    if value and not ctx.resilient_parsing:
+        found = ctx.meta.get("gradcheck.config")
+        for path in found.files if found is not None else []:
+            click.echo(f"config: {path}", err=True)
+    return value
+
+
+def config_files() -> tuple[str, ...]:
+    """The configuration files the running command uses (none outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_root().meta.get("gradcheck.config") if ctx is not None else None
+    return tuple(found.files) if found is not None else ()
+
+
+def origin(name: str, flag: str) -> tuple[str, str]:
+    """Where option ``name``'s value came from, and the template a message names it
+    by (``{}`` the value): ``--rtol {}`` (the command line, or outside a command),
+    ``GRADCHECK_RTOL={}`` (the environment), ``/path/gradcheck.toml: rtol = {}`` (a
+    config file). The first item is the template's prefix (``--rtol``, ...)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    if ctx is not None and source is ParameterSource.ENVIRONMENT:
+        param = next((p for p in ctx.command.params if p.name == name), None)
+        envvar = param.envvar if param is not None else None
+        if isinstance(envvar, (list, tuple)) and envvar:
+            envvar = next((e for e in envvar if e in os.environ), envvar[0])
+        if isinstance(envvar, str):
+            return envvar, envvar + "={}"
+    if ctx is not None and source is ParameterSource.DEFAULT_MAP:
+        found = ctx.meta.get("gradcheck.config")
+        if found is not None and found.path is not None:
+            where = f"{found.path}: {flag.lstrip('-')}"
+            return where, where + " = {}"
+    return flag, flag + " {}"
+
+
+def relabeled(error: InputError, name: str, flag: str) -> InputError:
+    """The same message, naming where the value came from when that was not ``flag``
+    on the command line: ``GRADCHECK_ORDER=9: ...``, ``gradcheck.toml: order = 9: ...``."""
+    where, template = origin(name, flag)
+    text = str(error)
+    if where == flag or not text.startswith(flag):
+        return error
+    rest = text[len(flag):]
+    if rest.startswith(" "):
+        return InputError(template.format(rest[1:]))
+    return InputError(where + rest)
 
 
 #: Every option a comparison takes, defined once; each can also come from the
@@ -131,7 +187,9 @@ OPTIONS: dict[str, Callable[[Any], Any]] = {
     "no-isolate": click.option("--no-isolate", is_flag=True, envvar="GRADCHECK_NO_ISOLATE",
                                help="Run backends in this process (for debugging)."),
     "verbose": click.option("-v", "--verbose", is_flag=True, envvar="GRADCHECK_VERBOSE",
-                            help="Timings on stderr; let framework logs through."),
+                            callback=say_config,
+                            help="Timings and the config file in use on stderr; let "
+                            "framework logs through."),
     "order": click.option(
         "--order", type=int, default=1, show_default=True, envvar="GRADCHECK_ORDER",
         help=f"Derivative order, 1 to {MAX_ORDER}: one --wrt (or one variable) for its "
@@ -184,15 +242,33 @@ class CheckOptions:
     plot: Path | None
     arrays: bool
     show_code: bool
+    #: The configuration files in use (``-v`` names them; JSON reports list them).
+    config_files: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, given: dict[str, Any]) -> CheckOptions:
         """From click's values; raises InputError for a bad option or combination."""
-        from autograd_cli.inputs import parse_dtypes
+        from autograd_cli.comparison.verdicts import tolerance_for
+        from autograd_cli.inputs import check_order, check_timeout, parse_dtypes
 
         values = dict(given)
-        values["dtypes"] = parse_dtypes(values.pop("dtype"))
+        try:
+            values["dtypes"] = parse_dtypes(values.pop("dtype"))
+        except InputError as error:
+            raise relabeled(error, "dtype", "--dtype") from None
+        for name, check in (("order", check_order), ("timeout", check_timeout)):
+            try:
+                check(values[name])
+            except InputError as error:
+                raise relabeled(error, name, f"--{name}") from None
+        # The tolerances' one check (a finite number >= 0), before any work, naming
+        # each value's source.
+        rtol, atol, max_ulps = (origin(name, flag)[1] for name, flag in (
+            ("rtol", "--rtol"), ("atol", "--atol"), ("max_ulps", "--max-ulps")))
+        tolerance_for(values["dtypes"][0], values["rtol"], values["atol"],
+                      values["max_ulps"], names=(rtol, atol, max_ulps))
         values["isolate"] = not values.pop("no_isolate")
+        values["config_files"] = config_files()
         options = cls(**values)
         if options.show_code and options.fmt == "csv":
             raise InputError("--show-code needs --format table, markdown or json (CSV has "

@@ -55,6 +55,7 @@ def check_points(options: CheckOptions) -> NoReturn:
         )
     except ValueError as error:
         fail(f"error: {error}")
+    report.config_files = list(o.config_files)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     text = render(report, o.fmt, color=o.color, width=terminal_width(o.output))

@@ -8,10 +8,18 @@ from typing import NoReturn
 import click
 
 from autograd_cli.cli.options import CheckOptions
-from autograd_cli.cli.output import check_writable, fail, terminal_width, write_output
+from autograd_cli.cli.output import (
+    check_distinct,
+    check_writable,
+    fail,
+    output_failed,
+    terminal_width,
+    write_output,
+)
 from autograd_cli.cli.points import device_notes
 from autograd_cli.expr.parser import ExpressionError
 from autograd_cli.inputs import InputError
+from autograd_cli.report.plot_files import OutputError
 
 
 def check_range(options: CheckOptions) -> NoReturn:
@@ -54,6 +62,7 @@ def check_range(options: CheckOptions) -> NoReturn:
             fail(f"error: --plot: {error}")
     if o.output is not None:
         check_writable(o.output)
+    check_distinct([("--plot", o.plot), ("--output", o.output)])
     notes = list(dict.fromkeys(notes + more + device_notes(o.device, chosen)))
     for note in notes:
         click.echo(f"note: {note}", err=True)
@@ -79,8 +88,11 @@ def check_range(options: CheckOptions) -> NoReturn:
                     isolate=o.isolate, verbose=o.verbose, notes=notes, sinks=sinks,
                     values=o.fmt == "csv" or o.arrays, progress=bar, strict=o.strict,
                 )
+            report.config_files = list(o.config_files)
             if kept:
                 sweep.write_json(stream, report, kept if len(kept) > 1 else kept[o.dtypes[0]])
+    except OutputError as error:
+        output_failed(error)
     except ValueError as error:
         fail(f"error: {error}")
     for note in report.notes[len(notes):]:
@@ -90,6 +102,8 @@ def check_range(options: CheckOptions) -> NoReturn:
     if figure is not None and o.plot is not None:
         try:
             sweep.draw(figure, report, o.plot)
+        except OutputError as error:
+            output_failed(error)
         except (OSError, ValueError) as error:
             fail(f"error: --plot {o.plot}: {error}")
     if o.fmt != "csv" and not o.arrays:

@@ -19,7 +19,7 @@ from autograd_cli.comparison.plan import ANALYTIC
 from autograd_cli.comparison.verdicts import ulp
 from autograd_cli.core.dtypes import finfo
 from autograd_cli.core.model import MODES, Request
-from autograd_cli.core.names import unknown
+from autograd_cli.core.names import NUMBER_LENGTH, short_number, shown, unknown
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.inputs import (
     InputError,
@@ -66,14 +66,22 @@ class Grid:
         }
 
     def points(self, lo: int, hi: int) -> np.ndarray:
-        """Points ``lo <= i < hi`` as float64, from double-double arithmetic."""
+        """Points ``lo <= i < hi`` as float64, from double-double arithmetic.
+
+        Ranges near float64's largest numbers are computed scaled down by an exact
+        power of two: unscaled, Dekker's split of the step (beyond 2**995) and
+        ``i*step`` itself (``--range -1e308 1e308``) overflow, and inf - inf made the
+        points NaN."""
         i = np.arange(lo, hi, dtype=np.float64)
-        s_hi, s_lo = _double_double(self.start)
-        d_hi, d_lo = _double_double(self.step)
+        shift = _SCALE_SHIFT if max(abs(self.start), abs(self.stop)) > _SCALE_ABOVE else 0
+        s_hi, s_lo = _double_double(self.start / 2**shift)
+        d_hi, d_lo = _double_double(self.step / 2**shift)
         p, e = two_prod(i, d_hi)
         e = e + i * d_lo
         s, t = two_sum(s_hi, p)
         x = s + (t + (e + s_lo))
+        if shift:
+            x = np.ldexp(x, shift)
         if self.endpoint and hi == self.num:
             x[-1] = float(self.stop)
         # Where start + i*step cancels (near 0) the double-double's own 2**-106 error is
@@ -84,33 +92,55 @@ class Grid:
         return x
 
 
+#: Grids whose ends reach beyond 2**960 are computed scaled by 2**-_SCALE_SHIFT (exact):
+#: the step's split (x 2**27) and i*step (at most 2**30 x the range) then stay finite,
+#: and no point that matters comes near the subnormals (points near 0 are recomputed
+#: exactly in :meth:`Grid.points`).
+_SCALE_ABOVE = Fraction(2) ** 960
+_SCALE_SHIFT = 128
+
+
 def _double_double(value: Fraction) -> tuple[float, float]:
     hi = float(value)
     return hi, float(value - Fraction(hi))
 
 
 def _exact_decimal(text: str, what: str) -> Fraction:
-    """A typed number as the exact rational it spells (0.1 is 1/10); finite only."""
+    """A typed number as the exact rational it spells (0.1 is 1/10); finite only.
+
+    Anything float64 can hold is exact (1e305 is 10**305, 1e-320 is 10**-320); a
+    magnitude below float64's smallest subnormal is the 0 it rounds to, so that
+    ``1e-999999999`` never builds 10**999999999 (above float64's largest,
+    :func:`parse_number` has refused it already)."""
     value = parse_number(text, what)
     if not math.isfinite(value):
-        raise InputError(f"{what}: {text!r} is not a finite number")
+        raise InputError(f"{what}: {short_number(value, text)} is not a finite number")
     try:
         decimal = Decimal(text.strip().replace("_", ""))
-        if decimal.is_zero():
-            return Fraction(0)
-        if abs(decimal.adjusted()) > 300:
-            # Refused before Fraction(decimal), which would build 10**exponent exactly.
-            raise InputError(f"{what}: {text!r} is out of range (1e-300 to 1e300 in magnitude)")
-        return Fraction(decimal)
-    except (InvalidOperation, ValueError):
+    except InvalidOperation:
         return Fraction(value)
+    if decimal.is_zero() or decimal.adjusted() < _SMALLEST_EXPONENT:
+        return Fraction(value)
+    return Fraction(decimal)
+
+
+#: Decimal exponents below this are under float64's smallest subnormal (4.9e-324).
+_SMALLEST_EXPONENT = -330
+
+
+def _typed(text: str | None) -> str:
+    """A number as typed, for a message; shortened in the middle when long."""
+    text = str(text).strip()
+    return text if len(text) <= NUMBER_LENGTH else shown(text, NUMBER_LENGTH)
 
 
 def _count(text: str) -> int:
     """--num as an integer; ``1e6`` and ``1_000_000`` are welcome."""
-    value = parse_number(text, f"--num {text!r}")
+    value = parse_number(text, f"--num {shown(text, NUMBER_LENGTH)}")
     if not math.isfinite(value) or value != int(value):
-        raise InputError(f"--num {text!r}: give a whole number of points, e.g. --num 1001")
+        raise InputError(
+            f"--num {shown(text, NUMBER_LENGTH)}: give a whole number of points, e.g. --num 1001"
+        )
     return int(value)
 
 
@@ -120,42 +150,44 @@ def parse_range(
     """``--range A B`` with ``--num N`` (both ends, like linspace) or ``--step S`` (the
     end excluded, like arange). A must be below B: a reversed range is refused (its
     points would be the same, only their order differs)."""
-    what = f"--range {start_text} {stop_text}"
+    what = f"--range {_typed(start_text)} {_typed(stop_text)}"
     start = _exact_decimal(start_text, what)
     stop = _exact_decimal(stop_text, what)
     if start == stop:
-        raise InputError(f"{what}: the range is empty; for one point use --at {start_text}")
+        raise InputError(
+            f"{what}: the range is empty; for one point use --at {_typed(start_text)}"
+        )
     if start > stop:
         raise InputError(
-            f"{what}: the start is above the end; sweeps go upward: --range {stop_text} "
-            f"{start_text}"
+            f"{what}: the start is above the end; sweeps go upward: --range "
+            f"{_typed(stop_text)} {_typed(start_text)}"
         )
     if num is not None and step is not None:
         raise InputError("give --num or --step, not both")
     if step is not None:
-        size = _exact_decimal(step, f"--step {step!r}")
+        size = _exact_decimal(step, f"--step {shown(step, NUMBER_LENGTH)}")
         if size <= 0:
-            raise InputError(f"--step {step!r}: the step must be positive")
+            raise InputError(f"--step {shown(step, NUMBER_LENGTH)}: the step must be positive")
         count = math.ceil((stop - start) / size)
         if count < 2:
             raise InputError(
-                f"--step {step!r} is not smaller than the range {what}: a sweep needs at "
-                "least 2 points"
+                f"--step {shown(step, NUMBER_LENGTH)} is not smaller than the range {what}: "
+                "a sweep needs at least 2 points"
             )
         endpoint = False
     else:
         count = DEFAULT_NUM if num is None else _count(num)
         if count < 2:
             raise InputError(
-                f"--num {num}: a sweep needs at least 2 points (both ends); for one point "
+                f"--num {_typed(num)}: a sweep needs at least 2 points (both ends); for one point "
                 "use --at"
             )
         size = (stop - start) / (count - 1)
         endpoint = True
     if count > MAX_POINTS:
         raise InputError(
-            f"{what}: {count:,} points is too many (at most {MAX_POINTS:,}); use a larger "
-            "--step or a smaller --num"
+            f"{what}: {short_number(count)} points is too many (at most {MAX_POINTS:,}); "
+            "use a larger --step or a smaller --num"
         )
     return Grid(start, stop, size, count, endpoint)
 

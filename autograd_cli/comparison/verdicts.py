@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autograd_cli.core.names import short_number
+
 #: Mantissa bits (with the hidden bit) and minimum normal exponent per dtype.
 _FORMATS: dict[str, tuple[int, int]] = {
     "float16": (11, -14),
@@ -49,9 +51,24 @@ def tolerance_for(
     rtol: float | None = None,
     atol: float | None = None,
     max_ulps: float | None = None,
+    names: tuple[str, str, str] = ("rtol", "atol", "max_ulps"),
 ) -> Tolerance:
-    """The dtype's default tolerance with any of its parts overridden."""
+    """The dtype's default tolerance with any of its parts overridden. Every way in
+    (command line, environment, config and suite files, the Python API) comes through
+    here, so every given part is checked here: a finite number >= 0
+    (:func:`autograd_cli.inputs.check_tolerance`: an InputError, a ValueError). A
+    message names the value as ``names`` says: ``rtol=nan`` for the Python API's
+    argument names, or a template with ``{}`` for the number ("--rtol {}",
+    "GRADCHECK_RTOL={}")."""
+    from autograd_cli.inputs import check_tolerance
+
     base = DEFAULT_TOLERANCES[dtype]
+    given = []
+    for value, name in zip((rtol, atol, max_ulps), names, strict=True):
+        shown = short_number(value)
+        where = name.format(shown) if "{}" in name else f"{name}={shown}"
+        given.append(None if value is None else check_tolerance(value, where))
+    rtol, atol, max_ulps = given
     return Tolerance(
         rtol=base.rtol if rtol is None else rtol,
         atol=base.atol if atol is None else atol,

@@ -86,8 +86,8 @@ class Resources:
         self.submission = None
         for name, w in list(self.workers.items()):
             if w.busy:
-                del self.workers[name]
                 w.stop()
+                del self.workers[name]
             else:
                 w.drop_output()
         if self.inputs is not None:
@@ -95,13 +95,17 @@ class Resources:
             self.inputs = None
 
     def release(self) -> None:
-        _OPEN.discard(self)
+        """Give back everything; each piece leaves the books only once it is given back,
+        so a release cut short (a signal) is finished by the exit hook."""
         self.submission = None
         while self.workers:
-            self.workers.popitem()[1].stop()
+            name, w = next(iter(self.workers.items()))
+            w.stop()
+            del self.workers[name]
         if self.inputs is not None:
             discard(self.inputs)
             self.inputs = None
+        _OPEN.discard(self)
 
 
 _OPEN: set[Resources] = set()
@@ -115,13 +119,56 @@ def _release_all() -> None:
         resources.release()
 
 
+def start_tracker() -> None:
+    """Start multiprocessing's resource tracker (if not yet running) deaf to SIGHUP.
+
+    It shares our process group, so a terminal that closes sends it SIGHUP with us; it
+    ignores SIGINT and SIGTERM, but SIGHUP would kill it, and the blocks we then unlink
+    while cleaning up would end in "process died unexpectedly" warnings and KeyError
+    tracebacks from its successor. A signal blocked while it starts stays blocked in it
+    (it unblocks only the two it ignores); here it is merely delayed until this returns.
+    """
+    from multiprocessing import resource_tracker
+
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is None or not hasattr(signal, "pthread_sigmask"):
+        resource_tracker.ensure_running()
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {hangup})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+#: True while a worker is being started, and the signals that arrived meanwhile.
+_STARTING: list[int] = []
+_starting = False
+
+
+def starting() -> bool:
+    """Whether a worker is being started now. A signal handler that raises (the CLI's)
+    should then :func:`hold` its signal instead: an exception inside ``start()`` leaves
+    a child whose pid nobody knows, half-fed its start-up data (it dies printing an
+    EOFError traceback)."""
+    return _starting
+
+
+def hold(signum: int) -> None:
+    """A signal to raise again once the worker being started is ours to kill."""
+    _STARTING.append(signum)
+
+
 def spawn(plan: Plan, verbose: bool) -> Worker:
     """A fresh worker process for ``plan``'s backend, started and holding its pipe."""
+    global _starting
+    start_tracker()
     ours, theirs = _SPAWN.Pipe(duplex=True)
     process = _SPAWN.Process(
         target=worker.main, args=(theirs, verbose), name=f"gradcheck-{plan.name}",
         daemon=True,
     )
+    _starting = True
     try:
         with _parent_main_hidden(not plan.target.startswith("__main__:")):
             process.start()
@@ -129,8 +176,18 @@ def spawn(plan: Plan, verbose: bool) -> Worker:
         ours.close()
         raise
     finally:
+        _starting = False
         theirs.close()  # the worker's copy is the only one left, so EOF means death
-    return Worker(plan, process, ours)
+    started = Worker(plan, process, ours)
+    if _STARTING:
+        signum = _STARTING[0]
+        _STARTING.clear()
+        try:
+            signal.raise_signal(signum)  # its handler raises here, if it raises at all
+        except BaseException:
+            started.stop()
+            raise
+    return started
 
 
 def death(exitcode: int | None) -> str:

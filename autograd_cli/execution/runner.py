@@ -37,7 +37,7 @@ from autograd_cli.core import dtypes
 from autograd_cli.core.model import BackendResult, Request
 from autograd_cli.execution import worker
 from autograd_cli.execution.plans import Plan, Refusal, inspect
-from autograd_cli.execution.processes import Resources, Worker, death, spawn
+from autograd_cli.execution.processes import Resources, Worker, death, spawn, start_tracker
 from autograd_cli.execution.rows import failed, result, run_here
 from autograd_cli.execution.shared_memory import (
     BLOCK_PREFIX,
@@ -289,8 +289,11 @@ class Run:
 
     def close(self) -> None:
         """Kill whatever still computes for this run and unlink its blocks (with a run
-        from :func:`start`, end its workers too); safe to call again."""
+        from :func:`start`, end its workers too); safe to call again, and on a run whose
+        setup a signal cut short before it held anything."""
         self._closed = True
+        if not hasattr(self, "_finalizer"):
+            return
         self._queue.clear()
         self._local.clear()
         self._busy.clear()
@@ -328,6 +331,7 @@ class Run:
         if not room_for(input_bytes + at_once * self._output_bytes()):
             return request.inputs()
         try:
+            start_tracker()
             block = create_block(input_bytes)
         except OSError:
             return request.inputs()

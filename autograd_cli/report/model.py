@@ -106,6 +106,8 @@ class Report(Judged):
     #: mismatches (by default they are explained in ``warnings`` and not counted).
     strict: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: The configuration files the run used (the command line's; none for the API).
+    config_files: list[str] = field(default_factory=list)
 
     @property
     def dtypes(self) -> list[str]:
@@ -188,6 +190,7 @@ class Report(Judged):
             "notes": list(self.notes),
             "strict": self.strict,
             "warnings": list(self.warnings),
+            "config_files": list(self.config_files),
             "results": [self._result(row) for row in self.rows],
         }
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,25 +21,29 @@ from autograd_cli.inputs import (
     InputError,
 )
 from autograd_cli.report.common import json_number
+from autograd_cli.report.plot_files import Writer, output_file
 from autograd_cli.report.sweep_model import SweepReport
 
 
+class Stream(Protocol):
+    """Where text output goes: stdout, or an output file's :class:`Writer`."""
+
+    def write(self, text: str, /) -> Any: ...
+
+
 @contextmanager
-def open_output(path: Path | None) -> Iterator[TextIO]:
+def open_output(path: Path | None) -> Iterator[Writer]:
     """stdout, or a file replaced whole when the block ends well (a reader never sees
-    half an output; a failure leaves any old file as it was)."""
+    half an output; a failure leaves any old file as it was), or a device or FIFO
+    written through (:func:`autograd_cli.report.plot_files.output_file`). A write that
+    fails raises :class:`OutputError`."""
     if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
+        stream = Writer(sys.stdout, "stdout", pipe=True)
+        yield stream
+        stream.flush()
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with output_file(path, newline="") as stream:
+        yield stream
 
 
 def shortest_texts(array: np.ndarray) -> list[str]:
@@ -62,7 +65,7 @@ class CsvSink:
     With several ``dtypes`` a first column ``dtype`` names each row's, and the rows
     come in one block per dtype (one header for all)."""
 
-    def __init__(self, stream: TextIO, swept: str, backends: Sequence[str],
+    def __init__(self, stream: Stream, swept: str, backends: Sequence[str],
                  dtypes: Sequence[str] = ()) -> None:
         self.stream = stream
         self.backends = tuple(backends)
@@ -74,24 +77,35 @@ class CsvSink:
         self.header.append("label")
         self.written = False
 
+    #: Rows formatted and written at a time: the text of a piece, not of a chunk
+    #: (a million rows as Python strings is about a GB), is what memory holds.
+    PIECE = 1 << 14
+
     def chunk(self, data: Chunk) -> None:
         if not self.written:  # written with the first rows: a refusal leaves nothing behind
             self.stream.write(",".join(self.header) + "\n")
             self.written = True
-        n = data.x.size
+        for start in range(0, data.x.size, self.PIECE):
+            self.stream.write(self._rows(data, slice(start, start + self.PIECE)))
+
+    def _rows(self, data: Chunk, where: slice) -> str:
+        """The CSV text of the chunk's rows ``where``."""
+        x = data.x[where]
+        n = x.size
         blank = [""] * n
         columns = [[data.dtype] * n] if self.with_dtype else []
-        values = blank if data.values is None else shortest_texts(data.values)
-        columns += [shortest_texts(data.x), values, shortest_texts(data.exact)]
+        values = blank if data.values is None else shortest_texts(data.values[where])
+        columns += [shortest_texts(x), values, shortest_texts(data.exact[where])]
         for name in self.backends:
             if name in data.derivatives:
                 judged = data.errors[name]
-                columns += [shortest_texts(data.derivatives[name]), shortest_texts(judged.absolute),
-                            shortest_texts(judged.ulps)]
+                columns += [shortest_texts(data.derivatives[name][where]),
+                            shortest_texts(judged.absolute[where]),
+                            shortest_texts(judged.ulps[where])]
             else:
                 columns += [blank, blank, blank]
-        columns.append(blank if data.labels is None else label_texts(data.labels, ""))
-        self.stream.write("\n".join(map(",".join, zip(*columns, strict=True))) + "\n")
+        columns.append(blank if data.labels is None else label_texts(data.labels[where], ""))
+        return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
 
 
 def label_texts(codes: np.ndarray, ordinary: Any) -> list[Any]:
@@ -165,7 +179,7 @@ class ArraySink:
             self.columns[name]["abs_error"][where] = judged.absolute
             self.columns[name]["ulp_error"][where] = judged.ulps
 
-    def write(self, stream: TextIO, swept: str, failed: Sequence[str], indent: str = "") -> None:
+    def write(self, stream: Stream, swept: str, failed: Sequence[str], indent: str = "") -> None:
         """The ``arrays`` object of the JSON output, written piece by piece (``indent``:
         more leading space on every line, for an object nested one level deeper)."""
         pad = indent + "    "
@@ -197,7 +211,7 @@ def _json_key(key: str) -> str:
 
 
 def write_json(
-    stream: TextIO, report: SweepReport,
+    stream: Stream, report: SweepReport,
     arrays: ArraySink | Mapping[str, ArraySink] | None = None,
 ) -> None:
     """The sweep's JSON: the summary, and with ``arrays`` every point's numbers under
@@ -223,7 +237,7 @@ def write_json(
     stream.write("\n}\n")
 
 
-def _write_labels(stream: TextIO, codes: np.ndarray, piece: int = 1 << 16) -> None:
+def _write_labels(stream: Stream, codes: np.ndarray, piece: int = 1 << 16) -> None:
     """A JSON list of each point's label: null, or "undefined", "overflow", ..."""
     stream.write("[")
     for start in range(0, codes.size, piece):
@@ -233,7 +247,7 @@ def _write_labels(stream: TextIO, codes: np.ndarray, piece: int = 1 << 16) -> No
     stream.write("]")
 
 
-def _write_numbers(stream: TextIO, array: np.ndarray | None, piece: int = 1 << 16) -> None:
+def _write_numbers(stream: Stream, array: np.ndarray | None, piece: int = 1 << 16) -> None:
     """A JSON list of float64, non-finite numbers as "nan"/"inf"/"-inf" strings."""
     if array is None:
         stream.write("null")

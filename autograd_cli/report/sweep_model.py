@@ -132,6 +132,8 @@ class SweepReport(Judged):
     #: verdict and exit code cover them all; ``dtype``, ``tolerance`` and ``reference``
     #: are the first part's.
     parts: list[SweepReport] = field(default_factory=list)
+    #: The configuration files the run used (the command line's; none for the API).
+    config_files: list[str] = field(default_factory=list)
 
     @property
     def dtypes(self) -> list[str]:
@@ -240,6 +242,7 @@ class SweepReport(Judged):
             "notes": list(self.notes),
             "strict": self.strict,
             "warnings": list(self.warnings),
+            "config_files": list(self.config_files),
             "special_points": [
                 {**({"dtype": part.dtype} if several else {}),
                  **{k: json_number(v) if isinstance(v, float) else v for k, v in run.items()}}

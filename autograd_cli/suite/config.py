@@ -5,6 +5,13 @@ folder holding ``gradcheck.toml``, or a ``pyproject.toml`` with a ``[tool.gradch
 table, wins (``gradcheck.toml`` first when a folder has both); ``--config FILE`` names
 one outright. Keys are the long option names (``dtype``, ``backends``, ``max-ulps``).
 
+The search is for the project's own file, never someone else's: it stops at the
+repository root (a folder holding ``.git``) or the home folder, and, as git's
+``safe.directory`` rule does for repositories, it skips (with a note) a file that
+another user owns or could have written: one in a folder writable by every user
+(``/tmp`` included, sticky bit or not) or writable by every user itself. A file named
+with ``--config`` or ``GRADCHECK_CONFIG`` is always used: it was named on purpose.
+
 Precedence, highest first: command line, environment (``GRADCHECK_*``), config file,
 built-in defaults. The file's values become click's ``default_map``, which click
 consults only after the command line and the environment, so the order is click's own.
@@ -22,7 +29,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +39,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from autograd_cli.core.dtypes import ALL_DTYPES
-from autograd_cli.core.model import DEVICES, MODE_CHOICES
-from autograd_cli.core.names import nearest, unknown
+from autograd_cli.core.model import DEVICES, MAX_ORDER, MODE_CHOICES
+from autograd_cli.core.names import nearest, short_number, unknown
 from autograd_cli.report.render import FORMATS
 
 CONFIG_NAME = "gradcheck.toml"
@@ -132,21 +139,22 @@ def number(
         if math.isfinite(maximum) and not result <= maximum:
             bound += f" and <= {maximum:g}"
         if not math.isfinite(result):
-            raise Invalid(f"expected a finite number {bound}, got {value!r}")
+            raise Invalid(f"expected a finite number {bound}, got {short_number(value)}")
         if result < minimum or result > maximum or (open_minimum and result == minimum):
-            raise Invalid(f"expected a number {bound}, got {value!r}")
+            raise Invalid(f"expected a number {bound}, got {short_number(value)}")
         return result
 
     return check
 
 
-def integer(minimum: int) -> Validator:
+def integer(minimum: int, maximum: int | None = None) -> Validator:
     def check(value: Any) -> int:
+        bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
         if not isinstance(value, int) or isinstance(value, bool):
-            raise Invalid(f"expected a whole number >= {minimum}, got {describe(value)}",
+            raise Invalid(f"expected a whole number {bound}, got {describe(value)}",
                           unquote_hint(value))
-        if value < minimum:
-            raise Invalid(f"expected a whole number >= {minimum}, got {value}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise Invalid(f"expected a whole number {bound}, got {short_number(value)}")
         return value
 
     return check
@@ -218,7 +226,7 @@ PROJECT_KEYS: dict[str, Validator] = {
     "max-ulps": number(),
     "strict": flag,
     "timeout": number(open_minimum=True, maximum=MAX_TIMEOUT),
-    "order": integer(1),
+    "order": integer(1, MAX_ORDER),
     "mode": choice(MODE_CHOICES, "mode"),
     "jobs": integer(1),
     "format": choice(FORMATS, "format"),
@@ -285,8 +293,11 @@ def read_limited(path: Path) -> bytes:
         except OSError as error:
             raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
     if len(data) > MAX_FILE_BYTES:
+        project = path.name in (CONFIG_NAME, PYPROJECT)
         raise ConfigError(path, f"is too large (the limit is {MAX_FILE_BYTES // 1024} KiB)",
-                          hint="split the suite into several files")
+                          hint="project settings take a few lines: keep them in a small "
+                          "gradcheck.toml, or name another file with --config"
+                          if project else "split the suite into several files")
     return data
 
 
@@ -325,10 +336,17 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """A validated project configuration: where it came from and its settings."""
+    """A validated project configuration: where it came from and its settings, and
+    notes about files the search skipped (for stderr)."""
 
     path: Path | None
     settings: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> list[str]:
+        """The configuration files in use (for ``-v`` and the JSON reports)."""
+        return [] if self.path is None else [str(self.path)]
 
     def default_map(self, params: Mapping[str, str]) -> dict[str, Any]:
         """The settings a command takes, as click values keyed by parameter name;
@@ -340,25 +358,69 @@ class ProjectConfig:
         return result
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """The nearest gradcheck.toml, or pyproject.toml with [tool.gradcheck], upward."""
+def find_config(start: Path | None = None, notes: list[str] | None = None) -> Path | None:
+    """The nearest gradcheck.toml, or pyproject.toml with [tool.gradcheck], upward from
+    ``start`` to the repository root or the home folder. Files that are not safely the
+    user's (:func:`unsafe`) are skipped, each with a line added to ``notes``."""
     folder = (start or Path.cwd()).resolve()
+    home = _home()
     for candidate in (folder, *folder.parents):
-        own = candidate / CONFIG_NAME
-        if own.is_file():
-            return own
-        pyproject = candidate / PYPROJECT
-        if pyproject.is_file() and _has_tool_table(pyproject):
-            return pyproject
+        for name in (CONFIG_NAME, PYPROJECT):
+            path = candidate / name
+            if not path.is_file():
+                continue
+            problem = unsafe(path)
+            if problem is not None:
+                if notes is not None and (name == CONFIG_NAME or _mentions_us(path)):
+                    notes.append(f"ignored {path}: {problem} (name it with --config to "
+                                 "use it anyway)")
+                continue
+            if name == CONFIG_NAME or _has_tool_table(path):
+                return path
+        if (candidate / ".git").exists() or candidate == home:
+            break
     return None
 
 
-def _has_tool_table(path: Path) -> bool:
-    """Whether a pyproject.toml is meant for us; a broken one is reported, not skipped."""
+def _home() -> Path | None:
     try:
-        raw = read_limited(path)
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None
+
+
+def unsafe(path: Path) -> str | None:
+    """Why a found file may not be the user's own, or None: it or its folder is
+    writable by every user (a sticky bit, as on /tmp, only stops others deleting it,
+    not planting it), or another user owns it (git's ``safe.directory`` rule)."""
+    try:
+        own = path.stat()
+        parent = path.parent.stat()
+    except OSError as error:
+        return f"cannot check who may write it ({error.strerror or error})"
+    if parent.st_mode & stat.S_IWOTH:
+        return f"its folder {path.parent} is writable by every user"
+    if own.st_mode & stat.S_IWOTH:
+        return "it is writable by every user"
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is not None and own.st_uid != geteuid():
+        return f"it belongs to another user (uid {own.st_uid}, you are uid {geteuid()})"
+    return None
+
+
+def _mentions_us(path: Path) -> bool:
+    """Whether a skipped pyproject.toml looks meant for gradcheck (worth a note)."""
+    try:
+        return b"gradcheck" in read_limited(path)
     except ConfigError:
-        return False  # not a file we can read (or far too large): not ours to judge
+        return False
+
+
+def _has_tool_table(path: Path) -> bool:
+    """Whether a pyproject.toml is meant for us. One that cannot be read, is too large
+    or is broken is refused as a gradcheck.toml would be, never silently skipped (a
+    skipped file would run with the defaults, unnoticed)."""
+    raw = read_limited(path)
     if b"gradcheck" not in raw:
         return False
     tool = read_toml(path).get("tool")
@@ -391,9 +453,12 @@ def load_config(path: Path) -> ProjectConfig:
 
 
 def project_config(explicit: Path | None = None, start: Path | None = None) -> ProjectConfig:
-    """The configuration in force: the named file, else the nearest one, else none."""
-    path = explicit if explicit is not None else find_config(start)
-    return ProjectConfig(None) if path is None else load_config(path)
+    """The configuration in force: the named file (always used), else the nearest safe
+    one, else none; ``notes`` say which found files were skipped and why."""
+    notes: list[str] = []
+    path = explicit if explicit is not None else find_config(start, notes)
+    config = ProjectConfig(None) if path is None else load_config(path)
+    return replace(config, notes=tuple(notes)) if notes else config
 
 
 __all__ = [
@@ -404,4 +469,5 @@ __all__ = [
     "load_config",
     "project_config",
     "read_toml",
+    "unsafe",
 ]

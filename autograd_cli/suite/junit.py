@@ -3,12 +3,15 @@
 
 Its own module because it is one output format with its own conventions (a
 <testsuite> per file, <failure>, <error> and <skipped> per case, properties for the
-framework versions).
+framework versions). A run a signal stopped still writes one, as pytest does: the cases
+that finished, the others ``<skipped>`` with "not run: interrupted (SIGTERM)", and an
+``interrupted`` property naming the signal in every <testsuite>.
 """
 
 from __future__ import annotations
 
 import platform
+import signal
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -18,12 +21,14 @@ from autograd_cli.suite.model import ERROR, FAILED, SKIPPED, CaseResult, Suite
 from autograd_cli.suite.output import counts
 
 
-def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult]) -> str:
+def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult],
+              interrupted: int | None = None) -> str:
     """JUnit XML: <testsuites> of one <testsuite> per file, a <testcase> per case.
 
     A mismatch (exit 1) is a <failure>, a backend that could not run (exit 3) or a case
     that could not start an <error>, both with the verdict as ``message`` and the
-    case's table as text; cases left out by -x are <skipped>.
+    case's table as text; cases left out by -x, or by a signal (``interrupted``), are
+    <skipped>.
     """
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     host = socket.gethostname() or "localhost"
@@ -42,6 +47,9 @@ def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult]) -> str:
         properties = ET.SubElement(element, "properties")
         ET.SubElement(properties, "property", name="file", value=str(suite.path))
         ET.SubElement(properties, "property", name="python", value=platform.python_version())
+        if interrupted is not None:
+            ET.SubElement(properties, "property", name="interrupted",
+                          value=signal.Signals(interrupted).name)
         for backend, version in _versions(mine).items():
             ET.SubElement(properties, "property", name=backend, value=version)
         for r in mine:

@@ -24,6 +24,7 @@ from autograd_cli.suite import config
 from autograd_cli.suite.config import ConfigError, describe
 from autograd_cli.suite.expect import match_expect
 from autograd_cli.suite.model import Case, Suite
+from autograd_cli.suite.output import same_file
 from autograd_cli.suite.schema import (
     CASE_KEYS,
     INHERITED,
@@ -108,6 +109,18 @@ def load_suite(
                     f"backends), more than the {MAX_SUITE_ROWS:,} one suite file may have",
                     where=where, hint="use fewer points or backends, or split the suite")
     return Suite(path, name, description, tuple(cases))
+
+
+def repeated_files(paths: Sequence[Path]) -> list[str]:
+    """A sentence for each suite file given more than once (under any name): its cases
+    would run twice and JUnit would hold each of them twice."""
+    found = []
+    for i, path in enumerate(paths):
+        earlier = next((p for p in paths[:i] if same_file(p, path)), None)
+        if earlier is not None:
+            also = "" if earlier == path else f" (as {earlier})"
+            found.append(f"{path} is given twice{also}")
+    return found
 
 
 _CASE_EXAMPLE = (

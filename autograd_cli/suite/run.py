@@ -22,14 +22,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograd_cli.report.common import EXIT_MISMATCH, EXIT_OK, EXIT_USAGE
 from autograd_cli.report.model import Report
 from autograd_cli.suite.expect import check_expect
 from autograd_cli.suite.junit import junit_xml
-from autograd_cli.suite.load import load_suite
+from autograd_cli.suite.load import load_suite, repeated_files
 from autograd_cli.suite.model import (
     ERROR,
     FAILED,
@@ -43,8 +42,11 @@ from autograd_cli.suite.model import (
 )
 from autograd_cli.suite.output import (
     JSON_SCHEMA_VERSION,
+    collisions,
     counts,
     exit_code,
+    not_run,
+    plot_path,
     render_json,
     render_summary,
     to_dict,
@@ -164,8 +166,8 @@ def run_case(
 def _draw(case: Case, report: Report) -> list[str]:
     from autograd_cli.comparison import sweep
 
-    assert case.plot is not None
-    target = Path(str(case.plot).replace("{dtype}", case.request.dtype))
+    target = plot_path(case)
+    assert target is not None
     try:
         sweep.save_plot(case.request, report, target)
     except (OSError, ValueError) as error:
@@ -192,13 +194,17 @@ __all__ = [
     "CaseResult",
     "Suite",
     "check_expect",
+    "collisions",
     "counts",
     "exit_code",
     "junit_xml",
     "load_suite",
+    "not_run",
     "parse_shard",
+    "plot_path",
     "render_json",
     "render_summary",
+    "repeated_files",
     "run_case",
     "run_cases",
     "select",
