@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from autograd_cli.report.common import EXIT_OUTPUT, EXIT_USAGE
-from autograd_cli.report.plot_files import (
+from autograd_cli.report.files import (
     OutputError,
     Writer,
     output_target,

@@ -19,7 +19,7 @@ from autograd_cli.cli.output import (
 from autograd_cli.cli.points import device_notes
 from autograd_cli.expr.parser import ExpressionError
 from autograd_cli.inputs import InputError
-from autograd_cli.report.plot_files import OutputError
+from autograd_cli.report.files import OutputError
 
 
 def check_range(options: CheckOptions) -> NoReturn:

@@ -21,7 +21,7 @@ from autograd_cli.inputs import (
     InputError,
 )
 from autograd_cli.report.common import json_number
-from autograd_cli.report.plot_files import Writer, output_file
+from autograd_cli.report.files import Writer, output_file
 from autograd_cli.report.sweep_model import SweepReport
 
 
@@ -35,7 +35,7 @@ class Stream(Protocol):
 def open_output(path: Path | None) -> Iterator[Writer]:
     """stdout, or a file replaced whole when the block ends well (a reader never sees
     half an output; a failure leaves any old file as it was), or a device or FIFO
-    written through (:func:`autograd_cli.report.plot_files.output_file`). A write that
+    written through (:func:`autograd_cli.report.files.output_file`). A write that
     fails raises :class:`OutputError`."""
     if path is None:
         stream = Writer(sys.stdout, "stdout", pipe=True)
