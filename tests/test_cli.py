@@ -217,3 +217,19 @@ def test_expression_may_start_with_a_minus(gradcheck):
     assert row["point"] == {"x": -3.0} and row["derivative"] == 6.0
     unknown = gradcheck("x", "--bogus", "1", "--at", "1")
     assert unknown.returncode == 2 and "No such option '--bogus'" in unknown.stderr
+
+
+def test_a_csv_sweep_that_fails_says_why_on_stderr(gradcheck, tmp_path) -> None:
+    """A CSV holds points, not the summary: a crashed backend or a mismatch is told on
+    stderr (the exit code alone would not say which backend, or why)."""
+    out = tmp_path / "sweep.csv"
+    result = gradcheck("x**2", "--range", "0", "1", "--num", "11", "--backends",
+                       "analytic,segv", "--format", "csv", "-o", str(out), env=PLUGINS)
+    assert result.returncode == 3, result.stderr
+    assert "error: segv: crashed: killed by SIGSEGV" in result.stderr
+    assert "FAIL: could not run: segv" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(out.read_text().splitlines()) == 12  # the header and every point, still
+    ok = gradcheck("x**2", "--range", "0", "1", "--num", "11", "--backends", "analytic",
+                   "--format", "csv")
+    assert ok.returncode == 0 and ok.stderr == ""

@@ -106,6 +106,10 @@ def check_range(options: CheckOptions) -> NoReturn:
             output_failed(error)
         except (OSError, ValueError) as error:
             fail(f"error: --plot {o.plot}: {error}")
+    if o.fmt == "csv" and not report.ok:  # the CSV has no summary: say why on stderr
+        for row in report.failures:
+            click.echo(f"error: {report.name(row)}: {row.status}: {row.reason}", err=True)
+        click.echo(report.verdict(), err=True)
     if o.fmt != "csv" and not o.arrays:
         if o.show_code:
             from autograd_cli.report.show_code import sweep_scripts
