@@ -301,7 +301,6 @@ def _range_count(row: SweepRow, status: str, inside: str) -> int:
 from autograd_cli.comparison.grid import (  # noqa: E402
     DEFAULT_NUM,
     MAX_POINTS,
-    Grid,
     build_sweep,
     build_sweep_request,
     parse_range,
@@ -323,9 +322,7 @@ __all__ = [
     "DEFAULT_NUM",
     "MAX_POINTS",
     "ArraySink",
-    "Chunk",
     "CsvSink",
-    "Grid",
     "PlotSink",
     "Progress",
     "Sink",

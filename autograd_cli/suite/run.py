@@ -41,26 +41,17 @@ from autograd_cli.suite.model import (
     Suite,
 )
 from autograd_cli.suite.output import (
-    JSON_SCHEMA_VERSION,
     collisions,
-    counts,
     exit_code,
     not_run,
     plot_path,
     render_json,
     render_summary,
-    to_dict,
-    verdict,
-    worst_ulps,
 )
 from autograd_cli.suite.schema import (
-    CASE_KEYS,
-    INHERITED,
     MAX_CASE_POINTS,
     MAX_CASES,
     MAX_SUITE_ROWS,
-    OPTION_KEYS,
-    TOP_KEYS,
 )
 
 if TYPE_CHECKING:
@@ -176,26 +167,20 @@ def _draw(case: Case, report: Report) -> list[str]:
 
 
 __all__ = [
-    "CASE_KEYS",
     "ERROR",
     "FAILED",
-    "INHERITED",
-    "JSON_SCHEMA_VERSION",
     "MAX_CASES",
     "MAX_CASE_POINTS",
     "MAX_PROBLEMS",
     "MAX_ROWS",
     "MAX_SUITE_ROWS",
-    "OPTION_KEYS",
     "PASSED",
     "SKIPPED",
-    "TOP_KEYS",
     "Case",
     "CaseResult",
     "Suite",
     "check_expect",
     "collisions",
-    "counts",
     "exit_code",
     "junit_xml",
     "load_suite",
@@ -209,7 +194,4 @@ __all__ = [
     "run_cases",
     "select",
     "shard",
-    "to_dict",
-    "verdict",
-    "worst_ulps",
 ]
