@@ -16,6 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autograd_cli import backends as registry
 from autograd_cli.backends.base import Backend, Evaluation
@@ -461,3 +463,20 @@ def test_wide_tables_keep_one_line_per_row_in_a_pipe(gradcheck) -> None:
     assert len(rows) == 4
     assert all(len(line.split("│")) == 14 for line in rows)
     assert any("finite-diff │ complex step" in line for line in rows)
+
+
+@given(st.lists(st.floats(width=32), min_size=1, max_size=40), st.data())
+def test_csv_columns_reuse_texts_only_where_the_bits_agree(values, data) -> None:
+    """Backends mostly agree, so a CSV column reuses an earlier column's texts point by
+    point; the text must be exactly what formatting it afresh gives (-0.0 vs 0.0, NaN)."""
+    from autograd_cli.report.sinks import shortest_texts, texts_reusing
+
+    first = np.array(values, dtype=np.float32)
+    second = first.copy()
+    changed = data.draw(st.lists(st.integers(0, first.size - 1), max_size=first.size))
+    for index in changed:
+        second[index] = data.draw(st.sampled_from([0.0, -0.0, np.nan, 1.5, -first[index]]))
+    seen: list = []
+    wide = first.astype(np.float64)
+    for column in (first, wide, second, first.copy()):
+        assert texts_reusing(column, seen) == shortest_texts(column)

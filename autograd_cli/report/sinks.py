@@ -96,16 +96,44 @@ class CsvSink:
         columns = [[data.dtype] * n] if self.with_dtype else []
         values = blank if data.values is None else shortest_texts(data.values[where])
         columns += [shortest_texts(x), values, shortest_texts(data.exact[where])]
+        seen: list[tuple[np.ndarray, list[str]]] = []  # backends mostly agree: format once
         for name in self.backends:
             if name in data.derivatives:
                 judged = data.errors[name]
-                columns += [shortest_texts(data.derivatives[name][where]),
-                            shortest_texts(judged.absolute[where]),
-                            shortest_texts(judged.ulps[where])]
+                for array in (data.derivatives[name][where], judged.absolute[where],
+                              judged.ulps[where]):
+                    columns.append(texts_reusing(array, seen))
             else:
                 columns += [blank, blank, blank]
         columns.append(blank if data.labels is None else label_texts(data.labels[where], ""))
         return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+
+
+def texts_reusing(array: np.ndarray, seen: list[tuple[np.ndarray, list[str]]]) -> list[str]:
+    """:func:`shortest_texts` of ``array``, reusing the texts of an earlier column of the
+    same dtype wherever the bits are the same (the same text by construction) and
+    formatting only the rest; the column is then remembered in ``seen``."""
+    bits = array.view(np.dtype(f"u{array.dtype.itemsize}"))
+    best: tuple[np.ndarray, list[str]] | None = None
+    for earlier, texts in seen:
+        if earlier.dtype != array.dtype:
+            continue
+        same = earlier.view(bits.dtype) == bits
+        if best is None or same.sum() > best[0].sum():
+            best = (same, texts)
+        if best[0].all():
+            break
+    if best is None or not best[0].any():
+        result = shortest_texts(array)
+    elif best[0].all():
+        result = best[1]
+    else:
+        result = list(best[1])
+        differ = np.flatnonzero(~best[0])
+        for index, text in zip(differ.tolist(), shortest_texts(array[differ]), strict=True):
+            result[index] = text
+    seen.append((array, result))
+    return result
 
 
 def label_texts(codes: np.ndarray, ordinary: Any) -> list[Any]:
