@@ -49,8 +49,9 @@ def compare(
 
     ``at`` is a number (one-variable expressions), a mapping ``{"x": 1, "y": 2}``, or a
     list of either for several points. Bad input raises ValueError with the message the
-    command line would print. ``strict`` counts undefined, non-differentiable, overflow
-    and underflow rows as mismatches (``report.ok`` is then False). ``order`` and
+    command line would print. ``strict`` fails inaccurate rows, and counts undefined,
+    non-differentiable, overflow and underflow rows as failures (``report.ok`` is then
+    False); by default only wrong rows fail. ``order`` and
     ``mode`` are ``--order`` and ``--mode`` (``wrt=["x", "y"], order=2``: d2f/dxdy).
     ``dtype`` may name several (``"float16,float32"`` or a list): rows for each, grouped
     by dtype. ``show_code`` fills ``report.code`` with the ``--show-code`` scripts.

@@ -185,15 +185,17 @@ def test_a_comma_list_is_one_report_grouped_by_dtype() -> None:
     analytic = [row for row in report.rows if row.backend == "analytic"]
     assert all(row.ulp_error is not None and row.ulp_error <= 0.5 for row in analytic)
     assert all(row.status == "ok" for row in report.rows if row.backend == "torch")
-    # central differences at x = 3 in 11 or 8 bits: a few ULPs, each judged by its dtype
-    assert report.exit_code == 1
-    assert report.verdict() == (
-        "FAIL: 1 row beyond tolerance (float16: rtol 0.001, atol 1e-05): finite-diff; "
-        "1 row beyond tolerance (bfloat16: rtol 0.016, atol 1e-05): finite-diff"
-    )
+    # central differences at x = 3 in 11 or 8 bits: a few ULPs, within the error they
+    # estimate themselves, which is what finite-diff is judged by
+    assert report.exit_code == 0
+    finite = [row for row in report.rows if row.backend == "finite-diff"]
+    assert max(row.ulp_error for row in finite) >= 2
+    assert all(row.status == "ok" and row.abs_error <= row.error_estimate + row.noise_floor
+               for row in finite)
+    assert report.verdict().startswith("OK: all 3 backends agree")
     data = report.to_dict()
     assert (data["dtype"], data["tolerance"], data["dtypes"]) == (None, None, dtypes)
-    assert data["tolerances"]["float16"] == {"rtol": 1e-3, "atol": 1e-5, "max_ulps": None}
+    assert data["tolerances"]["float16"] == {"rtol": 0.0, "atol": 0.0, "max_ulps": 2.0, "noise_floor": True}
     assert [r["dtype"] for r in data["results"]] == [row.dtype for row in report.rows]
     table = render(report, "table").splitlines()
     header = next(i for i, line in enumerate(table) if line.lstrip().startswith("dtype"))
@@ -216,7 +218,7 @@ def test_sweeps_and_suites_take_the_new_dtypes(tmp_path) -> None:
     analytic, finite = report.rows
     assert (analytic.points, analytic.status) == (201, "ok")
     assert analytic.max_ulp_error is not None and analytic.max_ulp_error <= 0.5
-    assert finite.status in ("ok", "mismatch") and finite.points == 201
+    assert finite.status in ("ok", "inaccurate") and finite.points == 201
     assert sinks.shortest_texts(round_to(np.array([0.1, 2.0]), "bfloat16")) == ["0.1", "2.0"]
     path = tmp_path / "halves.toml"
     path.write_text(textwrap.dedent("""

@@ -280,7 +280,7 @@ def test_a_worker_killed_mid_chunk_is_a_row_and_the_output_is_whole(tmp_path: Pa
     rows = (command.folder / "out.csv").read_text().splitlines()
     assert len(rows) == 1 + 1001
     header = rows[0].split(",")
-    assert header[:4] == ["x", "f", "exact", "analytic"] and "hang" in header
+    assert header[:5] == ["x", "f", "exact", "noise_floor", "analytic"] and "hang" in header
     hang = header.index("hang")
     torch = header.index("torch")
     assert all(row.split(",")[hang] == "" and row.split(",")[torch] != "" for row in rows[1:])

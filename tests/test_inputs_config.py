@@ -244,7 +244,8 @@ def test_a_value_from_the_environment_is_named_by_its_variable() -> None:
 
 def used_rtol(gradcheck, cwd: Path, *args: str,
               env: dict[str, str] | None = None) -> tuple[float, str]:
-    """The rtol a run used (1e-7 is float64's default) and its stderr."""
+    """The rtol a run used (0.0: the default judgement, noise floor + 2 ULPs, has no
+    rtol) and its stderr."""
     result = gradcheck("x", "--at", "1", "--dtype", "float64", "--backends", "analytic",
                        "--format", "json", *args, cwd=cwd, env=env)
     assert result.returncode == 0, result.stderr
@@ -259,7 +260,7 @@ def test_search_stops_at_the_repository_root(gradcheck, tmp_path: Path) -> None:
     deep.mkdir(parents=True)
     assert used_rtol(gradcheck, deep)[0] == 0.5  # no boundary: the file above is found
     (repo / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git is a file
-    assert used_rtol(gradcheck, deep)[0] == 1e-7
+    assert used_rtol(gradcheck, deep)[0] == 0.0
     assert config.find_config(deep) is None
     own = write(repo / "pyproject.toml", "[tool.gradcheck]\nrtol = 0.25\n")
     assert config.find_config(deep) == own  # the repository's own file is still used
@@ -271,7 +272,7 @@ def test_search_stops_at_home(gradcheck, tmp_path: Path) -> None:
     home = tmp_path / "home"
     work = home / "work"
     work.mkdir(parents=True)
-    assert used_rtol(gradcheck, work, env={"HOME": str(home)})[0] == 1e-7
+    assert used_rtol(gradcheck, work, env={"HOME": str(home)})[0] == 0.0
     write(home / "gradcheck.toml", "rtol = 0.125\n")  # home itself is searched
     assert used_rtol(gradcheck, work, env={"HOME": str(home)})[0] == 0.125
 
@@ -286,7 +287,7 @@ def test_world_writable_folders_are_skipped_with_a_note(gradcheck, tmp_path: Pat
     shared.chmod(mode)
     try:
         rtol, stderr = used_rtol(gradcheck, shared)
-        assert rtol == 1e-7
+        assert rtol == 0.0
         assert (f"note: ignored {path}: its folder {shared} is writable by every user"
                 in stderr)
         # named on purpose, it is used
@@ -301,7 +302,7 @@ def test_a_world_writable_file_is_skipped(gradcheck, tmp_path: Path) -> None:
     path = write(tmp_path / "pyproject.toml", "[tool.gradcheck]\nrtol = 0.5\n")
     path.chmod(0o666)
     rtol, stderr = used_rtol(gradcheck, tmp_path)
-    assert rtol == 1e-7
+    assert rtol == 0.0
     assert f"note: ignored {path}: it is writable by every user" in stderr
     path.chmod(0o644)
     assert used_rtol(gradcheck, tmp_path) == (0.5, "")
@@ -314,7 +315,7 @@ def test_a_file_owned_by_another_user_is_skipped(gradcheck, tmp_path: Path) -> N
     path = write(tmp_path / "gradcheck.toml", "rtol = 0.5\n")
     os.chown(path, 4242, 4242)
     rtol, stderr = used_rtol(gradcheck, tmp_path)
-    assert rtol == 1e-7
+    assert rtol == 0.0
     assert f"note: ignored {path}: it belongs to another user (uid 4242" in stderr
     assert used_rtol(gradcheck, tmp_path, "--config", str(path))[0] == 0.5
 

@@ -115,9 +115,10 @@ def test_sweep_with_both_modes_names_each_series() -> None:
     assert [row.method for row in report.rows][1:3] == ["backward()", "torch.func.jvp (forward)"]
     assert all(row.points == 1001 for row in report.rows)
     header = stream.getvalue().splitlines()[0].split(",")
-    assert header[3:9] == ["analytic", "analytic_abs_error", "analytic_ulp_error",
-                           "torch:reverse", "torch:reverse_abs_error",
-                           "torch:reverse_ulp_error"]
+    assert header[3:12] == ["noise_floor", "analytic", "analytic_abs_error",
+                            "analytic_ulp_error", "analytic_tier", "torch:reverse",
+                            "torch:reverse_abs_error", "torch:reverse_ulp_error",
+                            "torch:reverse_tier"]
     assert "torch:forward" in header and len(stream.getvalue().splitlines()) == 1002
 
 

@@ -51,7 +51,7 @@ def test_each_script_prints_the_numbers_of_its_rows(shown: list[dict], backend: 
     groups: dict[str, list[dict]] = {}
     for row in shown:
         if row["backend"] == backend:
-            assert row["status"] in ("ok", "mismatch"), row["reason"]
+            assert row["status"] in ("ok", "inaccurate"), row["reason"]
             groups.setdefault(row["code"], []).append(row)
     assert len(groups) == 4  # float32, bfloat16; reverse and forward second order
     runs = []

@@ -146,8 +146,8 @@ def test_wrong_expect_and_mismatch_fail_with_exit_1_and_junit_failures(gradcheck
     formula = cases["wrong formula"].find("failure")
     assert formula is not None and "cos(x)" in formula.get("message", "")
     strict = cases["strict"].find("failure")
-    assert strict is not None and "beyond tolerance" in strict.get("message", "")
-    assert "mismatch" in (strict.text or "")
+    assert strict is not None and "rows inaccurate" in strict.get("message", "")
+    assert strict.get("type") == "inaccurate" and "inaccurate" in (strict.text or "")
     assert "FAIL: 1 of 4 passed" in result.stdout
 
 

@@ -42,9 +42,9 @@ def cli() -> None:
 
     \b
     Exit codes:
-      0    every backend agrees within tolerance (undefined points, kinks and over-
-           or underflow are explained on stderr, not counted, unless --strict)
-      1    a discrepancy beyond tolerance
+      0    no backend is wrong (inaccurate rows, undefined points, kinks and
+           over- or underflow are shown and explained, not counted, unless --strict)
+      1    a wrong row (or, with --strict or a tolerance given, an inaccurate one)
       2    bad input or usage (nothing was computed)
       3    a backend that was asked for could not run (the worst: 3 > 1)
       4    the output could not be written (disk full, folder gone)

@@ -169,7 +169,9 @@ OPTIONS: dict[str, Callable[[Any], Any]] = {
         "--backends", "backends", metavar="LIST", envvar="GRADCHECK_BACKENDS",
         help="Comma-separated backends (default: all installed)."),
     "rtol": click.option("--rtol", type=click.FloatRange(min=0), envvar="GRADCHECK_RTOL",
-                         help="Relative tolerance."),
+                         help="Relative tolerance (giving any tolerance replaces the "
+                         "default judgement, noise floor + 2 ULPs, by |d - exact| <= "
+                         "atol + rtol*|exact|)."),
     "atol": click.option("--atol", type=click.FloatRange(min=0), envvar="GRADCHECK_ATOL",
                          help="Absolute tolerance."),
     "max-ulps": click.option(
@@ -177,8 +179,9 @@ OPTIONS: dict[str, Callable[[Any], Any]] = {
         help="Also pass results within this many ULPs of the truth."),
     "strict": click.option(
         "--strict", is_flag=True, envvar="GRADCHECK_STRICT",
-        help="Count undefined, non-differentiable, overflow and underflow rows as "
-        "mismatches (by default they are explained and not counted)."),
+        help="Fail on inaccurate rows too, and count undefined, non-differentiable, "
+        "overflow and underflow rows as failures (by default they are shown and "
+        "explained, and only wrong rows fail)."),
     "timeout": click.option(
         "--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
         show_default=True, envvar="GRADCHECK_TIMEOUT", help="Seconds each backend may take."),

@@ -10,16 +10,27 @@ from typing import Protocol
 
 import numpy as np
 
-from autograd_cli.comparison.verdicts import Errors, Tolerance, errors, range_statuses
+from autograd_cli.comparison.verdicts import (
+    TIER_INACCURATE,
+    TIER_OK,
+    TIER_WRONG,
+    Errors,
+    Tolerance,
+    errors,
+    range_statuses,
+    ulp,
+)
 from autograd_cli.core.model import BackendResult
 from autograd_cli.core.statuses import (
     CODES,
+    INACCURATE,
     LABELS,
     NONDIFFERENTIABLE,
     OVERFLOW,
     RANGE_CODES,
     UNDEFINED,
     UNDERFLOW,
+    WRONG,
 )
 from autograd_cli.report.sweep_model import SweepRow
 
@@ -47,6 +58,10 @@ class Chunk:
     #: Per point, computed on first use: where an intermediate leaves the dtype's range
     #: (:func:`autograd_cli.domain.intermediate_range` codes).
     intermediate: Callable[[], np.ndarray] | None = None
+    #: Per point: the noise floor (what rounding alone may cost, absolute) and where an
+    #: input or intermediate is subnormal (:mod:`autograd_cli.truth.noise_floor`).
+    floor: np.ndarray | None = None
+    subnormal: np.ndarray | None = None
 
 
 class Sink(Protocol):
@@ -64,17 +79,22 @@ class Summary:
     ulp_count: int = 0
 
     def add(self, x: np.ndarray, derivative: np.ndarray, judged: Errors,
-            skip: np.ndarray | None = None) -> None:
+            skip: np.ndarray | None = None, floor: np.ndarray | None = None,
+            scaled: np.ndarray | None = None) -> None:
         """``skip``: points not judged (undefined, kinks, over/underflow): no error of
-        theirs enters the maxima, the mean or the mismatches."""
+        theirs enters the maxima, the mean or the mismatches. ``scaled``: each error in
+        ULPs of max(|exact|, floor), for the largest error still ok (an exact 0 has
+        the ULP of the smallest subnormal, which says nothing)."""
         row = self.row
         n = x.size
         if n == 0:
             return
+        tiers = judged.tier_codes()
         if skip is not None:
+            tiers = np.where(skip, TIER_OK, tiers)
             judged = Errors(np.where(skip, 0.0, judged.absolute),
                             np.where(skip, 0.0, judged.relative),
-                            np.where(skip, 0.0, judged.ulps), judged.passed | skip)
+                            np.where(skip, 0.0, judged.ulps), judged.passed | skip, tiers)
         i_ulp = int(np.argmax(judged.ulps))
         i_abs = int(np.argmax(judged.absolute))
         ulp, absolute = float(judged.ulps[i_ulp]), float(judged.absolute[i_abs])
@@ -94,8 +114,21 @@ class Summary:
         row.mean_ulp_error = self.ulp_sum / self.ulp_count if self.ulp_count else None
         row.nonfinite += n - int(np.count_nonzero(np.isfinite(derivative)))
         row.mismatches += n - int(np.count_nonzero(judged.passed))
+        row.inaccurate += int(np.count_nonzero(tiers == TIER_INACCURATE))
+        row.wrong += int(np.count_nonzero(tiers == TIER_WRONG))
+        if floor is not None:
+            judged_floor = floor if skip is None else np.where(skip, 0.0, floor)
+            largest = float(np.max(judged_floor, initial=0.0, where=np.isfinite(judged_floor)))
+            row.max_noise_floor = largest if row.max_noise_floor is None else max(
+                row.max_noise_floor, largest)
+        ok_ulps = np.where(tiers == TIER_OK, judged.ulps if scaled is None else scaled, 0.0)
+        if skip is not None:
+            ok_ulps = np.where(skip, 0.0, ok_ulps)
+        largest_ok = float(np.max(ok_ulps, initial=0.0, where=np.isfinite(ok_ulps)))
+        row.max_ok_ulp_error = largest_ok if row.max_ok_ulp_error is None else max(
+            row.max_ok_ulp_error, largest_ok)
         row.points += n
-        row.status = "mismatch" if row.mismatches else "ok"
+        row.status = WRONG if row.wrong else INACCURATE if row.inaccurate else "ok"
 
     def fail(self, result: BackendResult) -> None:
         self.row.status = result.status
@@ -117,8 +150,10 @@ def judge_backend(data: Chunk, backend: str, derivative: np.ndarray, summary: Su
     row = summary.row
     for a in range(0, data.x.size, JUDGE_BLOCK):
         b = a + JUDGE_BLOCK
+        floor = None if data.floor is None else data.floor[a:b]
         judged = errors(derivative[a:b], data.exact[a:b], data.exact_lo[a:b],
-                        summary.row.dtype, tolerance)
+                        summary.row.dtype, tolerance, floor=floor,
+                        estimate=None if estimate is None else estimate[a:b])
         skip = None
         if data.special is not None:
             codes = data.special[a:b]
@@ -147,7 +182,11 @@ def judge_backend(data: Chunk, backend: str, derivative: np.ndarray, summary: Su
             if overflow.any() or underflow.any():
                 _label_range(data, a, overflow, underflow)
             skip = overflow | underflow if skip is None else skip | overflow | underflow
-        summary.add(data.x[a:b], derivative[a:b], judged, skip)
+        scale = np.abs(data.exact[a:b]) if floor is None else np.fmax(np.abs(data.exact[a:b]),
+                                                                        floor)
+        with np.errstate(all="ignore"):
+            scaled = judged.absolute / ulp(scale, row.dtype)
+        summary.add(data.x[a:b], derivative[a:b], judged, skip, floor, scaled)
         if estimate is not None:
             _check_estimate(row, estimate[a:b], judged.absolute, skip)
         if keep:
@@ -161,10 +200,11 @@ def judge_backend(data: Chunk, backend: str, derivative: np.ndarray, summary: Su
                 skipped[a:a + skip.size] = skip
             data.skipped[backend] = skipped
         data.derivatives[backend] = derivative
-        data.errors[backend] = Errors(*(
+        absolute, relative, ulps, passed = (
             np.concatenate([getattr(p, name) for p in parts])
-            for name in ("absolute", "relative", "ulps", "passed")
-        ))
+            for name in ("absolute", "relative", "ulps", "passed"))
+        data.errors[backend] = Errors(absolute, relative, ulps, passed,
+                                      np.concatenate([p.tier_codes() for p in parts]))
 
 
 def _check_estimate(row: SweepRow, estimate: np.ndarray, absolute: np.ndarray,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,18 +25,29 @@ from autograd_cli.comparison.plan import (
     method_of,
     worker_pool,
 )
-from autograd_cli.comparison.verdicts import Errors, Tolerance, beyond_range, errors, range_statuses
+from autograd_cli.comparison.verdicts import (
+    TIER_NAMES,
+    Errors,
+    Tolerance,
+    beyond_range,
+    errors,
+    range_statuses,
+)
 from autograd_cli.core.model import BackendResult, Request
 from autograd_cli.core.statuses import (
+    INACCURATE,
     NONDIFFERENTIABLE,
     OVERFLOW,
-    POINT_STATUSES,
     UNDEFINED,
     UNDERFLOW,
+    WRONG,
 )
 from autograd_cli.domain import Labels, Special, in_range, short
 from autograd_cli.execution import runner
 from autograd_cli.report.model import Report, Row, merge
+
+if TYPE_CHECKING:
+    from autograd_cli.truth.noise_floor import Floor
 
 
 def run_check(
@@ -56,7 +68,7 @@ def run_check(
     suite of many checks imports each framework once; ``jobs``/``isolate``/``verbose``
     are then the pool's. Rows at undefined or non-differentiable points, and results
     that over- or underflow as they must, are labelled (:mod:`autograd_cli.domain`)
-    and explained in ``warnings``; ``strict`` counts them as mismatches.
+    and explained in ``warnings``; ``strict`` counts them as failures, and inaccurate rows too.
     """
     from autograd_cli import domain, truth
     from autograd_cli.truth.symbolic import sympy_ops
@@ -216,6 +228,7 @@ def _rows(
                                                               exact_lo[name])
         results = [_exact_put_in(result, exact_hi, exact_lo) if result.backend == ANALYTIC
                    else result for result in results]
+    floors = {name: floor_of(request, inputs, name) for name in request.wrt}
     judged = {
         (index, name): errors(
             result.derivatives[name],
@@ -223,6 +236,8 @@ def _rows(
             exact_lo[name],
             request.dtype,
             tolerance,
+            floor=floors[name].floor,
+            estimate=result.error_estimate(name),
         )
         for index, result in enumerate(results)
         if result.status == "ok"
@@ -270,12 +285,34 @@ def _rows(
                     row.ulp_error = float(found.ulps[i])
                     estimate = result.error_estimate(name)
                     row.error_estimate = None if estimate is None else float(estimate[i])
-                    row.status = "ok" if found.passed[i] else "mismatch"
+                    row.noise_floor = float(floors[name].floor[i])
+                    row.status = TIER_NAMES[int(found.tier_codes()[i])]
+                    if (row.status == WRONG and bool(floors[name].subnormal[i])
+                            and result.backend != "finite-diff"):  # it differences in float64
+                        row.reason = _FLUSHED.format(dtype=request.dtype)
                     overflow, underflow = ranges[index, name]
                     _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
                            bool(underflow[i]), inside[name][i] if name in inside else None)
                 rows.append(row)
     return rows
+
+
+_FLUSHED = ("likely flushes subnormals to zero (an input or intermediate is subnormal "
+            "in {dtype}; IEEE gradual underflow gives the exact value)")
+
+
+def floor_of(request: Request, inputs: dict[str, np.ndarray], label: str) -> Floor:
+    """The noise floor of one derivative at the request's points (exact, in mpmath);
+    where it cannot be computed, none (0: the rounding of the result alone counts)."""
+    from autograd_cli.truth.noise_floor import Floor, directions_of, noise_floor
+
+    size = request.size
+    try:
+        return noise_floor(request.expr, {k: np.asarray(v, dtype=np.float64)
+                                          for k, v in inputs.items()},
+                           directions_of(label, request.order), request.dtype, exact=True)
+    except (ArithmeticError, ValueError, TypeError):  # a judgement aid, never a crash
+        return Floor(np.zeros(size), np.zeros(size, dtype=bool))
 
 
 def _exact_put_in(
@@ -335,14 +372,15 @@ def _label(
         row.status = UNDERFLOW
         row.reason = (f"the exact {_prime(row)} ({exact}) is below {row.dtype}'s smallest "
                       "normal number: the result underflows")
-    elif (intermediate is not None and row.status == "mismatch" and row.exact is not None
-          and bool(in_range(np.array([row.exact]), row.dtype)[0])):
+    elif (intermediate is not None and row.status in (INACCURATE, WRONG)
+          and row.exact is not None and bool(in_range(np.array([row.exact]), row.dtype)[0])):
         row.status = intermediate[0]
-        row.reason = (f"{intermediate[1]} in an intermediate; the exact {_prime(row)} = "
-                      f"{exact} is in range")
-    elif row.status == "mismatch" and row.exact is not None and row.reason is None and bool(
-        beyond_range(np.array([row.exact]), np.zeros(1), row.dtype)[0]
-    ):
+        lost = "overflows" if row.status == OVERFLOW else "rounds it to 0"
+        row.reason = (f"{intermediate[1]} in an intermediate: every IEEE evaluation of the "
+                      f"expression as written {lost}; the exact {_prime(row)} = {exact} is "
+                      "in range")
+    elif row.status in (INACCURATE, WRONG) and row.exact is not None and row.reason is None \
+            and bool(beyond_range(np.array([row.exact]), np.zeros(1), row.dtype)[0]):
         row.reason = f"the exact {_prime(row)} ({exact}) is beyond {row.dtype}'s range"
 
 
@@ -366,12 +404,8 @@ def _warnings(rows: Sequence[Row], request: Request, unchecked: int = 0) -> list
             by_place.setdefault((_where(row, several), row.status), []).append(row)
     stories: dict[tuple[str, str, str], list[str]] = {}
     for (where, status), found in by_place.items():
-        if status in POINT_STATUSES:
-            gave = ", ".join(f"{_name(row, modes)} {_value(row)}" for row in found)
-            story = (status, found[0].reason or "", f"backends give: {gave}")
-        else:
-            names = ", ".join(_name(row, modes) for row in found)
-            story = (status, found[0].reason or "", f"as expected from {names}")
+        gave = ", ".join(f"{_name(row, modes)} {_value(row)}" for row in found)
+        story = (status, found[0].reason or "", f"backends give: {gave}")
         stories.setdefault(story, []).append(where)
     lines = []
     order = {UNDEFINED: 0, NONDIFFERENTIABLE: 1, OVERFLOW: 2, UNDERFLOW: 3}

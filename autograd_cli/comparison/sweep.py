@@ -131,6 +131,7 @@ def run_sweep(
                                   max_exact=MAX_EXACT - special.checked)
                 hi_exact, lo_exact = labels.exact_for(sweep.label, hi_exact, lo_exact)
                 data.exact, data.exact_lo = hi_exact, lo_exact
+                data.floor, data.subnormal = sweep_floor(sweep, points)
                 # where an intermediate leaves the range: only if a backend misses
                 data.intermediate = functools.cache(functools.partial(
                     intermediate_range, sweep.expr, points, sweep.dtype, sweep.label, hi_exact))
@@ -265,19 +266,33 @@ def run_sweeps(
     return merge_sweeps(reports)
 
 
+def sweep_floor(sweep: Sweep, points: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's noise floor (float64 bound, vectorized) and where a subnormal occurs;
+    where it cannot be computed, none (0: the rounding of the result alone counts)."""
+    from autograd_cli.truth.noise_floor import directions_of, noise_floor
+
+    size = len(points[sweep.swept])
+    try:
+        found = noise_floor(sweep.expr, points, directions_of(sweep.label, sweep.order),
+                            sweep.dtype)
+    except (ArithmeticError, ValueError, TypeError):  # a judgement aid, never a crash
+        return np.zeros(size), np.zeros(size, dtype=bool)
+    return found.floor, found.subnormal
+
+
 def _range_warnings(rows: Sequence[SweepRow]) -> list[str]:
     """A line per kind of range event: which backends, how many points."""
     lines = []
     kinds = (
         ("overflow", "", "the exact f' is beyond {dtype}'s range: inf is the IEEE result"),
-        ("underflow", "", "the exact f' is below {dtype}'s smallest normal number: the "
-                          "result underflows"),
-        ("overflow", "intermediate_", "an intermediate is beyond {dtype}'s range while the "
-                                      "exact f' is in it: the dtype, not the framework, "
-                                      "explains the miss"),
-        ("underflow", "intermediate_", "an intermediate underflows in {dtype} while the "
-                                       "exact f' is in range: the dtype, not the framework, "
-                                       "explains the miss"),
+        ("underflow", "", "the exact f' rounds to 0 in {dtype} (below half its smallest "
+                          "subnormal number)"),
+        ("overflow", "intermediate_", "an intermediate is beyond {dtype}'s range in every "
+                                      "IEEE evaluation of the expression as written, while "
+                                      "the exact f' is in it"),
+        ("underflow", "intermediate_", "an intermediate rounds to 0 in {dtype} in every "
+                                       "IEEE evaluation of the expression as written, while "
+                                       "the exact f' is in range"),
     )
     for status, inside, what in kinds:
         counts = {row.series: _range_count(row, status, inside) for row in rows}

@@ -25,24 +25,35 @@ _FORMATS: dict[str, tuple[int, int]] = {
 
 @dataclass(frozen=True)
 class Tolerance:
-    """A derivative passes when |d - exact| <= atol + rtol*|exact|, or within max_ulps."""
+    """How a derivative is judged.
+
+    By default (``explicit`` false) a result is ``ok`` when its error is within the
+    noise floor of the expression (:mod:`autograd_cli.truth.noise_floor`: what
+    correctly rounded primitives evaluating the expression as written may cost) plus
+    ``max_ulps`` ULPs of the exact value (libraries' functions are rarely correctly
+    rounded); ``rtol`` and ``atol`` are 0. Given by the user (``explicit``), the parts
+    keep their plain meaning: ok when |d - exact| <= atol + rtol*|exact|, or within
+    max_ulps ULPs, with no floor; a part not given is 0 (none for max_ulps)."""
 
     rtol: float
     atol: float
     max_ulps: float | None = None
+    explicit: bool = False
 
     def describe(self) -> str:
+        if not self.explicit:
+            return f"noise floor + {self.max_ulps:g} ULPs"
         text = f"rtol {self.rtol:g}, atol {self.atol:g}"
         return text if self.max_ulps is None else f"{text}, or {self.max_ulps:g} ULPs"
 
 
-#: The defaults of torch.testing.assert_close, so a verdict here matches what a PyTorch
-#: test suite would conclude about the same numbers.
+#: ULPs of the exact value allowed beyond the noise floor by default: a faithfully
+#: rounded library function is within 1 ULP; 2 leaves room for one more rounding.
+DEFAULT_ULPS = 2.0
+
+#: The default judgement per dtype: noise floor + :data:`DEFAULT_ULPS`.
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
-    "float16": Tolerance(rtol=1e-3, atol=1e-5),
-    "bfloat16": Tolerance(rtol=1.6e-2, atol=1e-5),
-    "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
-    "float64": Tolerance(rtol=1e-7, atol=1e-7),
+    dtype: Tolerance(rtol=0.0, atol=0.0, max_ulps=DEFAULT_ULPS) for dtype in _FORMATS
 }
 
 
@@ -53,27 +64,25 @@ def tolerance_for(
     max_ulps: float | None = None,
     names: tuple[str, str, str] = ("rtol", "atol", "max_ulps"),
 ) -> Tolerance:
-    """The dtype's default tolerance with any of its parts overridden. Every way in
-    (command line, environment, config and suite files, the Python API) comes through
-    here, so every given part is checked here: a finite number >= 0
+    """The dtype's default judgement, or, when any part is given, the user's tolerance
+    (the parts not given are 0, none for max_ulps). Every way in (command line,
+    environment, config and suite files, the Python API) comes through here, so every
+    given part is checked here: a finite number >= 0
     (:func:`autograd_cli.inputs.check_tolerance`: an InputError, a ValueError). A
     message names the value as ``names`` says: ``rtol=nan`` for the Python API's
     argument names, or a template with ``{}`` for the number ("--rtol {}",
     "GRADCHECK_RTOL={}")."""
     from autograd_cli.inputs import check_tolerance
 
-    base = DEFAULT_TOLERANCES[dtype]
     given = []
     for value, name in zip((rtol, atol, max_ulps), names, strict=True):
         shown = short_number(value)
         where = name.format(shown) if "{}" in name else f"{name}={shown}"
         given.append(None if value is None else check_tolerance(value, where))
+    if all(value is None for value in given):
+        return DEFAULT_TOLERANCES[dtype]
     rtol, atol, max_ulps = given
-    return Tolerance(
-        rtol=base.rtol if rtol is None else rtol,
-        atol=base.atol if atol is None else atol,
-        max_ulps=base.max_ulps if max_ulps is None else max_ulps,
-    )
+    return Tolerance(rtol=rtol or 0.0, atol=atol or 0.0, max_ulps=max_ulps, explicit=True)
 
 
 def ulp(exact: np.ndarray, dtype: str) -> np.ndarray:
@@ -86,12 +95,33 @@ def ulp(exact: np.ndarray, dtype: str) -> np.ndarray:
     return np.ldexp(1.0, exponent - precision + 1)
 
 
+#: Per-point tier codes: ok, inaccurate (beyond the allowance, within the bits the
+#: dtype can be asked to keep), wrong (see :func:`errors`).
+TIER_OK, TIER_INACCURATE, TIER_WRONG = 0, 1, 2
+TIER_NAMES: tuple[str, str, str] = ("ok", "inaccurate", "wrong")
+
+
+def wrong_threshold(dtype: str) -> float:
+    """Relative error (against max(|exact|, floor)) from which a result is ``wrong``:
+    more than half of the dtype's significant bits lost, 2**-(p/2) (float32: 2.4e-4,
+    about 2,000 ULPs; float64: 1.1e-8; float16: 2.2e-2; bfloat16: 6.3e-2)."""
+    precision, _ = _FORMATS[dtype]
+    return math.ldexp(1.0, 0) * 2.0 ** (-precision / 2)
+
+
 @dataclass(frozen=True)
 class Errors:
     absolute: np.ndarray
     relative: np.ndarray
     ulps: np.ndarray
     passed: np.ndarray
+    #: Per point: :data:`TIER_OK`, :data:`TIER_INACCURATE` or :data:`TIER_WRONG`.
+    tiers: np.ndarray | None = None
+
+    def tier_codes(self) -> np.ndarray:
+        if self.tiers is not None:
+            return self.tiers
+        return np.where(self.passed, TIER_OK, TIER_INACCURATE).astype(np.int8)
 
 
 def errors(
@@ -100,11 +130,21 @@ def errors(
     exact_lo: np.ndarray,
     dtype: str,
     tolerance: Tolerance,
+    floor: np.ndarray | None = None,
+    estimate: np.ndarray | None = None,
 ) -> Errors:
-    """Absolute, relative and ULP errors of ``computed`` and whether each passes.
+    """Absolute, relative and ULP errors of ``computed``, and each point's tier.
 
     Non-finite truths compare by identity: the same infinity, or NaN against NaN, is no
     error; anything else against them is an infinite error.
+
+    ``ok``: by default within ``floor`` (the noise floor, absolute; 0 where not given
+    or not finite) + max_ulps ULPs of the exact value, or, for a backend that states
+    its own error ``estimate`` (finite-diff), within that estimate + floor (an estimate
+    counts up to :func:`wrong_threshold` of max(|exact|, floor) only); with an
+    explicit tolerance, within it. Beyond that, ``wrong`` where the result is NaN or
+    ±inf against a finite truth, 0 or of the wrong sign, or off by more than
+    :func:`wrong_threshold` of max(|exact|, floor); else ``inaccurate``.
     """
     d = np.asarray(computed, dtype=np.float64)
     hi = np.asarray(exact_hi, dtype=np.float64)
@@ -118,24 +158,44 @@ def errors(
         relative = np.where(
             absolute == 0.0, 0.0, np.where(magnitude > 0, absolute / magnitude, np.inf)
         )
-        ulps = np.where(absolute == 0.0, 0.0, absolute / ulp(hi, dtype))
-        passed = absolute <= tolerance.atol + tolerance.rtol * np.where(
-            np.isfinite(magnitude), magnitude, 0.0
+        spacing = ulp(hi, dtype)
+        ulps = np.where(absolute == 0.0, 0.0, absolute / spacing)
+        noise = np.zeros_like(hi) if floor is None else np.where(
+            np.isfinite(floor), np.asarray(floor, dtype=np.float64), 0.0)
+        bounded = np.where(np.isfinite(magnitude), magnitude, 0.0)
+        if tolerance.explicit:
+            passed = absolute <= tolerance.atol + tolerance.rtol * bounded
+            if tolerance.max_ulps is not None:
+                passed |= ulps <= tolerance.max_ulps
+        scale = np.maximum(bounded, noise)
+        if not tolerance.explicit:
+            allowed = noise + (tolerance.max_ulps or 0.0) * spacing
+            if estimate is not None:  # an estimate that gives up half the bits excuses nothing
+                own = np.where(np.isfinite(estimate), np.asarray(estimate, dtype=np.float64), 0.0)
+                own = np.minimum(own, wrong_threshold(dtype) * scale)
+                allowed = np.maximum(allowed, noise + own)
+            passed = absolute <= allowed
+        off = np.where(scale > 0, absolute / scale, np.inf)
+        wrong = ~passed & (
+            ~np.isfinite(d) | (d == 0) | (np.sign(d) * np.sign(hi) < 0)
+            | (off > wrong_threshold(dtype))
         )
-        if tolerance.max_ulps is not None:
-            passed |= ulps <= tolerance.max_ulps
-    return Errors(absolute=absolute, relative=relative, ulps=ulps, passed=passed)
+    tiers = np.where(passed, TIER_OK, np.where(wrong, TIER_WRONG, TIER_INACCURATE))
+    return Errors(absolute=absolute, relative=relative, ulps=ulps, passed=passed,
+                  tiers=tiers.astype(np.int8))
 
 
 @dataclass(frozen=True)
 class Range:
     """A dtype's range: its largest finite number, the magnitude from which values
     round to inf (inf for float64, whose own computations overflow instead), and its
-    smallest normal number."""
+    smallest normal number, and the magnitude below which values round to 0 (half the
+    smallest subnormal: gradual underflow keeps everything above it)."""
 
     largest: float
     overflows_at: float
     smallest_normal: float
+    rounds_to_zero: float = 0.0
 
 
 def range_of(dtype: str) -> Range:
@@ -145,7 +205,8 @@ def range_of(dtype: str) -> Range:
     # from (2 - 2**-precision) * 2**emax up, values round to inf (ties to even)
     at = math.inf if dtype == "float64" else math.ldexp(
         2.0 - math.ldexp(1.0, -precision), emax)
-    return Range(largest, at, math.ldexp(1.0, min_exponent))
+    return Range(largest, at, math.ldexp(1.0, min_exponent),
+                 math.ldexp(1.0, min_exponent - precision))
 
 
 def beyond_range(exact_hi: np.ndarray, exact_lo: np.ndarray, dtype: str) -> np.ndarray:
@@ -169,17 +230,20 @@ def range_statuses(
 
     Overflow: the exact value is beyond the dtype's largest and the result is the
     infinity of its sign, what IEEE arithmetic must give (inf against an exact 1e40 in
-    float32). Underflow: the exact value is non-zero but below the smallest normal
-    number, and a result that is not within tolerance is 0 or subnormal (flushed or
-    rounded away); a result within tolerance stays ``ok``.
+    float32). Underflow: the exact value is non-zero but so small that it rounds to 0
+    in the dtype (below half its smallest subnormal), and a result not within
+    tolerance is 0 or subnormal. A subnormal exact value is a value of the dtype:
+    gradual underflow reaches it, and a backend that flushes it to zero is judged
+    like any other (the noise floor allows for what gradual underflow costs).
     """
     d = np.asarray(computed, dtype=np.float64)
     hi = np.asarray(exact_hi, dtype=np.float64)
     big = beyond_range(hi, exact_lo, dtype)
     with np.errstate(invalid="ignore"):
         overflow = big & np.isinf(d) & (np.sign(d) == np.sign(hi))
-        tiny = range_of(dtype).smallest_normal
+        limits = range_of(dtype)
         underflow = (
-            (hi != 0) & (np.abs(hi) < tiny) & ~np.asarray(passed) & (np.abs(d) <= tiny)
+            (hi != 0) & (np.abs(hi) < limits.rounds_to_zero) & ~np.asarray(passed)
+            & (np.abs(d) <= limits.smallest_normal)
         )
     return overflow, underflow

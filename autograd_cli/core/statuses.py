@@ -9,6 +9,13 @@ from typing import Literal
 RunStatus = Literal["ok", "error", "unavailable", "crashed", "timeout"]
 FAILURE_STATUSES: tuple[str, ...] = ("error", "unavailable", "crashed", "timeout")
 
+#: The tiers of a judged result (see :func:`autograd_cli.comparison.verdicts.errors`):
+#: ok, inaccurate (beyond rounding, shown with its ULPs; fails with --strict or an
+#: explicit tolerance), wrong (fails).
+INACCURATE = "inaccurate"
+WRONG = "wrong"
+TIERS: tuple[str, ...] = ("ok", INACCURATE, WRONG)
+
 UNDEFINED = "undefined"
 NONDIFFERENTIABLE = "nondifferentiable"
 OVERFLOW = "overflow"

@@ -31,15 +31,16 @@ def _directions(
 
 
 def in_range(exact: np.ndarray, dtype: str) -> np.ndarray:
-    """Where an exact derivative is finite, below the dtype's overflow and 0 or normal:
-    where a result outside tolerance is no range event of the result itself."""
+    """Where an exact derivative is finite, below the dtype's overflow and 0 or not
+    rounding to 0 (subnormals are in range): where a result outside tolerance is no
+    range event of the result itself."""
     from autograd_cli.comparison.verdicts import range_of
 
     limits = range_of(dtype)
     size = np.abs(np.asarray(exact, dtype=np.float64))
     with np.errstate(invalid="ignore"):
         return np.isfinite(size) & (size < limits.overflows_at) & (
-            (size == 0) | (size >= limits.smallest_normal))
+            (size == 0) | (size >= max(limits.rounds_to_zero, 5e-324)))
 
 
 def intermediate_range(
@@ -51,7 +52,7 @@ def intermediate_range(
 ) -> np.ndarray:
     """Per point (int8): :data:`RANGE_CODES` ``[OVERFLOW]`` where an intermediate of
     the computation leaves ``dtype``'s range, ``[UNDERFLOW]`` where no value overflows
-    but a non-zero value falls below its smallest normal number (or to 0), else 0.
+    but a non-zero value rounds to 0 in it (below half its smallest subnormal), else 0.
     Values come first, a derivative quantity only where no value left the range (a
     tiny u is what makes 1/u overflow: the underflow is the story).
 
@@ -150,5 +151,5 @@ def _range_text(
     limits = range_of(dtype)
     if int(found.code[i]) == RANGE_CODES[OVERFLOW]:
         return OVERFLOW, f"{quantity} is beyond {dtype}'s range (max {limits.largest:.2g})"
-    return UNDERFLOW, (f"{quantity} is below {dtype}'s smallest normal number "
-                       f"({limits.smallest_normal:.2g})")
+    return UNDERFLOW, (f"{quantity} is below half {dtype}'s smallest subnormal number "
+                       f"({2 * limits.rounds_to_zero:.2g})")

@@ -198,7 +198,9 @@ def _range_block(
     from autograd_cli.comparison.verdicts import range_of
 
     limits = range_of(dtype)
-    limit, tiny = limits.overflows_at, limits.smallest_normal
+    # below half the smallest subnormal a value rounds to 0 in any IEEE evaluation;
+    # above it gradual underflow keeps it (the noise floor counts what that costs)
+    limit, tiny = limits.overflows_at, max(limits.rounds_to_zero, 5e-324)
     n = len(next(iter(columns.values())))
     over, over_derivative, under = Found(n), Found(n), Found(n)
     overflow, underflow = RANGE_CODES[OVERFLOW], RANGE_CODES[UNDERFLOW]

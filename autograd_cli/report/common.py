@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autograd_cli.comparison.verdicts import Tolerance
-from autograd_cli.core.statuses import SPECIAL_STATUSES
+from autograd_cli.core.statuses import INACCURATE, SPECIAL_STATUSES, TIERS, WRONG
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -29,7 +29,8 @@ EXIT_SIGNAL_BASE = 128
 
 def exit_code_for(failed: bool, mismatched: bool, strict_special: bool) -> int:
     """The one exit-code rule of point and sweep reports alike: 3 if a backend could not
-    run, else 1 on any mismatch (with --strict, any special row too), else 0."""
+    run, else 1 on any failing row (wrong; inaccurate too with --strict or an explicit
+    tolerance; with --strict, any special row too), else 0."""
     if failed:
         return EXIT_BACKEND_FAILED
     if mismatched or strict_special:
@@ -38,11 +39,19 @@ def exit_code_for(failed: bool, mismatched: bool, strict_special: bool) -> int:
 
 
 #: Bumped only when a field changes meaning or disappears; new fields may be added.
-JSON_SCHEMA_VERSION = 1
+#: 2: statuses ok/inaccurate/wrong replace "mismatch"; the default tolerance is the
+#: noise floor + 2 ULPs (``tolerance.noise_floor`` true), no longer torch's rtol/atol.
+JSON_SCHEMA_VERSION = 2
 
 
 def tolerance_dict(tolerance: Tolerance) -> dict[str, Any]:
-    return {"rtol": tolerance.rtol, "atol": tolerance.atol, "max_ulps": tolerance.max_ulps}
+    return {"rtol": tolerance.rtol, "atol": tolerance.atol, "max_ulps": tolerance.max_ulps,
+            "noise_floor": not tolerance.explicit}
+
+
+def tier_of(status: str) -> str | None:
+    """A judged row's tier (ok, inaccurate, wrong); None for special or failed rows."""
+    return status if status in TIERS else None
 
 
 def special_counts(statuses: Iterable[str]) -> str:
@@ -75,9 +84,22 @@ class Judged:
     def failures(self) -> list[Any]:
         return [row for row in self.rows if row.failed]
 
+    def tolerance_of(self, dtype: str) -> Tolerance:
+        raise NotImplementedError
+
+    def inaccurate_fails(self, dtype: str) -> bool:
+        """Inaccurate rows fail with --strict or a tolerance the user gave."""
+        return self.strict or self.tolerance_of(dtype).explicit
+
     @property
     def mismatched(self) -> list[Any]:
-        return [row for row in self.rows if row.status == "mismatch"]
+        """Rows that fail the run: wrong ones, and inaccurate ones where they fail."""
+        return [row for row in self.rows if row.status == WRONG or (
+            row.status == INACCURATE and self.inaccurate_fails(row.dtype))]
+
+    @property
+    def inaccurate(self) -> list[Any]:
+        return [row for row in self.rows if row.status == INACCURATE]
 
     @property
     def special(self) -> list[Any]:

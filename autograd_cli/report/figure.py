@@ -12,6 +12,11 @@ display.
 
 Large sweeps are decimated with a min/max envelope per bin (:func:`envelope`), never by
 skipping points, so a single-point spike in 10^6 values still shows.
+
+The error panel also shades the noise floor (what rounding alone may cost: errors under
+it are not the backend's) and marks the points the verdict calls wrong or inaccurate,
+so a large error that is still ok reads differently from one that fails. Both appear
+only when the data has them: a clean sweep without a floor draws as it always did.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from autograd_cli.report.figure_data import (
     SpecialMark,
     SweepFigureData,
     decimated,
+    envelope,
     flagged,
+    worst_per_bin,
 )
 
 if TYPE_CHECKING:
@@ -64,6 +71,17 @@ _SPECIAL_STYLE = {"undefined": ("#BB0000", "undefined"),
 #: (and each other) in greyscale; a single x gets its own line style.
 _SPECIAL_HATCH = {"overflow": "////", "underflow": "\\\\\\\\"}
 _SPECIAL_LINE: dict[str, Any] = {"overflow": (0, (1, 1.5)), "underflow": (0, (5, 1.5, 1, 1.5))}
+
+#: The noise floor band: pale, under every point; a second dtype's is hatched.
+_FLOOR_COLOR = "#9BD3AE"
+_FLOOR_HATCHES = ("", "....", "////", "\\\\")
+#: Wrong and inaccurate points: one style per tier over every backend (the backend's
+#: own marker underneath says whose), red crosses and hollow orange triangles, which
+#: differ in shape as well as colour.
+_TIER_STYLE: dict[str, dict[str, Any]] = {
+    "wrong": {"marker": "x", "ms": 7.5, "mew": 1.6, "color": "#E41A1C"},
+    "inaccurate": {"marker": "^", "ms": 7.0, "mew": 1.2, "color": "#FF7F00", "mfc": "none"},
+}
 
 
 def _mathtext_ok(tex: str) -> bool:
@@ -165,8 +183,10 @@ def build_figure(data: SweepFigureData, max_points: int = 4000) -> Figure:
     Up to ``max_points`` points per curve are drawn as given; beyond that each curve is
     its min/max envelope over ``max_points // 2`` bins. Artists carry a ``gid``
     ("exact", "values", "derivative:<backend>", "ulp:<backend>", "nonfinite:<backend>",
-    "special:<status>"; with series of several dtypes "<backend> <dtype>", e.g.
-    "derivative:torch float32") so scripts and tests can find the data behind each curve.
+    "special:<status>", "noise-floor" (several dtypes: "noise-floor:<dtype>"),
+    "tier:wrong", "tier:inaccurate"; with series of several dtypes "<backend> <dtype>",
+    e.g. "derivative:torch float32") so scripts and tests can find the data behind each
+    curve.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -321,8 +341,11 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
                  *, outside: bool = False) -> None:
     """Bottom panel: |error| in ULPs on a log axis; exact results sit on the floor band,
     NaN/inf errors are triangles along the top edge, counted in the legend. Points in
-    ``data.special`` have no error to show (their band or line says why)."""
+    ``data.special`` have no error to show (their band or line says why). The noise
+    floor, when given, is a pale band from the bottom up to it; wrong and inaccurate
+    points are marked over their errors (legend entries only when there are some)."""
     ax.set_yscale("log")
+    low = np.log10(ULP_FLOOR / 2.5)
     top = 1.0
     handles = []
     flags: list[tuple[Series, str, np.ndarray, np.ndarray]] = []
@@ -355,6 +378,10 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
             flags.append((s, color, bad, sx_all))
     handles += [ax.axhline(0.5, color="black", ls=(0, (4, 2)), lw=1.0, alpha=0.8, zorder=20,
                            label="½ ULP (correctly rounded)")]
+    floor_handles, floor_top = _draw_floors(ax, data, x, max_points, 10**low)
+    handles += floor_handles
+    top = max(top, floor_top)
+    handles += _draw_tiers(ax, data, max_points)
     for i, (s, color, bad, sx_all) in enumerate(flags):
         fx = flagged(sx_all, bad, min(max_points, _FLAG_BINS))
         handles += ax.plot(fx, np.full(fx.size, 1.0 - 0.045 * i), ls="none", marker="v",
@@ -369,7 +396,6 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
     reserve = 1.0 - legend_top + 0.04
     if not outside:
         reserve += 0.075 * -(-len(handles) // columns)
-    low = np.log10(ULP_FLOOR / 2.5)
     high = low + (np.log10(max(top, 1.0) * 1.5) - low) / max(1.0 - reserve, 0.3)
     ax.set_ylim(10**low, 10**high)
     ax.axhspan(10**low, ULP_FLOOR * 2.5, color="0.9", zorder=0, lw=0)
@@ -381,3 +407,66 @@ def _draw_errors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int
     unit = "ULPs of each series' own dtype" if several else f"ULPs of {data.dtype}"
     ax.set_ylabel(f"|error|, {unit}\n(log; < 10$^{{-3}}$ drawn at 10$^{{-3}}$)")
     ax.grid(True, which="major", alpha=0.35)
+
+
+#: The band is a bound, drawn as the largest floor per bin: a few hundred bins read the
+#: same as thousands and keep the PNG small (the floor in ULPs saw-tooths at every
+#: power of two).
+FLOOR_BINS = 400
+
+
+def _draw_floors(ax: Axes, data: SweepFigureData, x: np.ndarray, max_points: int,
+                 bottom: float) -> tuple[list[Any], float]:
+    """The noise floor of each dtype as a pale band from the panel's bottom up to it
+    (a floor under the bottom is a band of no height; NaN, a gap), so errors within
+    it read as rounding's, not the backend's. Above :data:`FLOOR_BINS` points, the
+    largest per bin (the band never hides under a thinned one). Returns the legend handles
+    ("noise floor", with the dtype when several) and the highest floor drawn (0: none)."""
+    handles: list[Any] = []
+    top = 0.0
+    several = len(data.floors) > 1
+    for i, floor in enumerate(data.floors):
+        fx = x if floor.x is None else np.asarray(floor.x, dtype=np.float64)
+        fy = np.abs(np.asarray(floor.ulps, dtype=np.float64))
+        fy = np.where(np.isfinite(fy), fy, np.nan)
+        if not np.any(fy > 0):  # nothing to shade: no band, no legend entry
+            continue
+        top = max(top, float(np.nanmax(fy)))
+        bins = min(max_points, FLOOR_BINS)
+        if fx.size > bins:
+            fx, _, fy = envelope(fx, fy, bins)
+        which = f" ({floor.dtype})" if several and floor.dtype else ""
+        hatch = _FLOOR_HATCHES[i % len(_FLOOR_HATCHES)] or None
+        handles.append(ax.fill_between(
+            fx, bottom, np.maximum(fy, bottom), facecolor=_FLOOR_COLOR, alpha=0.45,
+            edgecolor="#4DAF6A" if hatch else "none", hatch=hatch, lw=0, zorder=0.8,
+            label=f"noise floor{which}",
+            gid=f"noise-floor:{floor.dtype}" if which else "noise-floor"))
+    return handles, top
+
+
+def _draw_tiers(ax: Axes, data: SweepFigureData, max_points: int) -> list[Any]:
+    """Wrong and inaccurate points of every series, one artist per tier (gid
+    "tier:<tier>") over the ULP markers, its legend counting every such point (those
+    with a NaN/inf result too: they are the triangles at the top, not marked here).
+    A series with more than ``max_points`` of a tier shows the worst of each of
+    ``max_points`` runs of them."""
+    handles: list[Any] = []
+    for tier, style in _TIER_STYLE.items():
+        chosen = [t for s in data.series for t in s.tiers if t.tier == tier]
+        total = sum(t.total for t in chosen)
+        if not total:
+            continue
+        xs, ys = [], []
+        for t in chosen:
+            tx = np.asarray(t.x, dtype=np.float64)
+            ty = np.abs(np.asarray(t.ulps, dtype=np.float64))
+            if tx.size > max_points:
+                bins = np.arange(tx.size, dtype=np.int64) * max_points // tx.size
+                _, tx, ty = worst_per_bin(bins, tx, ty)
+            xs.append(tx)
+            ys.append(np.maximum(ty, ULP_FLOOR))
+        handles += ax.plot(np.concatenate(xs), np.concatenate(ys), ls="none", zorder=25,
+                           label=f"{tier}: {total:,} {'point' if total == 1 else 'points'}",
+                           gid=f"tier:{tier}", **style)
+    return handles

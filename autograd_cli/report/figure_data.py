@@ -1,6 +1,8 @@
-"""What the sweep figure draws, as plain numpy arrays: one :class:`Series` per backend,
-the special marks, and :class:`SweepFigureData` holding them; and how a long sweep is
-thinned for drawing without losing a spike (:func:`envelope`, a min/max per bin)."""
+"""What the sweep figure draws, as plain numpy arrays: one :class:`Series` per backend
+(with its wrong and inaccurate points, :class:`TierPoints`), the special marks, the
+noise floor (:class:`NoiseFloor`), and :class:`SweepFigureData` holding them; and how a
+long sweep is thinned for drawing without losing a spike (:func:`envelope`, a min/max
+per bin; :func:`worst_per_bin` for marked points)."""
 
 from __future__ import annotations
 
@@ -35,10 +37,53 @@ class Series:
     ulp_error: np.ndarray
     dtype: str | None = None
     x: np.ndarray | None = None
+    #: Its points judged wrong and inaccurate (none: every point ok, or not known).
+    tiers: Sequence[TierPoints] = ()
 
     def name(self, several: bool) -> str:
         """Its name in legends and gids: the backend, with the dtype if ``several``."""
         return f"{self.backend} {self.dtype}" if several and self.dtype else self.backend
+
+
+#: The tiers marked on the error panel, worst first (ok points are not marked).
+MARKED_TIERS = ("wrong", "inaccurate")
+
+
+@dataclass(frozen=True, eq=False)
+class TierPoints:
+    """A series' points of one tier ("wrong" or "inaccurate"), marked over its ULP
+    errors so a reader sees which errors the verdict counts, not only how large.
+
+    ``x`` and ``ulps`` (|error| in ULPs, finite) are the points drawn: a bounded
+    selection (see :class:`autograd_cli.report.plot_sink.PlotSink`), while ``total``
+    counts every point of the tier, those with a NaN/inf result (flagged along the
+    panel's top, not here) and those left out of the selection included.
+    """
+
+    tier: str
+    x: np.ndarray
+    ulps: np.ndarray
+    total: int
+
+    def __post_init__(self) -> None:
+        if self.tier not in MARKED_TIERS:
+            raise ValueError(f"tier must be one of {MARKED_TIERS}, got {self.tier!r}")
+        if np.shape(self.x) != np.shape(self.ulps) or np.ndim(self.x) != 1:
+            raise ValueError(f"{self.tier} x and ulps must be 1-D of one length, got "
+                             f"{np.shape(self.x)} and {np.shape(self.ulps)}")
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseFloor:
+    """The noise floor (what rounding alone may cost the expression as written) in
+    ULPs of ``dtype`` of the exact derivative: errors under it are not the backend's
+    fault, so the figure shades the error panel up to it. NaN where there is none
+    (a labelled point, a non-finite truth). ``x``: where, when not the figure's x
+    (several dtypes: each its own, named in the legend)."""
+
+    ulps: np.ndarray
+    x: np.ndarray | None = None
+    dtype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +125,8 @@ class SweepFigureData:
     #: The derivative drawn, as the variables it differentiates by in order:
     #: ("x", "x") is f'' (titles then say d²f/dx²); empty means df/d(wrt).
     partial: tuple[str, ...] = ()
+    #: The noise floor, one per dtype (empty: not known, no band drawn).
+    floors: Sequence[NoiseFloor] = field(default=())
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x)
@@ -89,6 +136,13 @@ class SweepFigureData:
         for s in self.series:
             arrays += [(f"{s.backend} derivative", s.derivative),
                        (f"{s.backend} ulp_error", s.ulp_error), (f"{s.backend} x", s.x)]
+        for floor in self.floors:
+            if floor.x is not None:
+                if np.shape(floor.x) != np.shape(floor.ulps) or np.ndim(floor.x) != 1:
+                    raise ValueError(f"noise floor x has shape {np.shape(floor.x)}, its "
+                                     f"ulps {np.shape(floor.ulps)}")
+            else:
+                arrays.append(("noise floor", floor.ulps))
         for name, array in arrays:
             if array is not None and np.shape(array) != x.shape:
                 raise ValueError(f"{name} has shape {np.shape(array)}, x has {x.shape}")
@@ -140,3 +194,22 @@ def flagged(x: np.ndarray, mask: np.ndarray, max_points: int) -> np.ndarray:
         return np.asarray(x[index], dtype=np.float64)
     _, first = np.unique(index * max_points // mask.size, return_index=True)
     return np.asarray(x[index[first]], dtype=np.float64)
+
+
+def worst_per_bin(
+    bins: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The point of largest ``y`` in each bin: (bin, its x, its y), by bin.
+
+    ``bins`` is each point's bin, non-decreasing (points in sweep order); NaN ``y``
+    are never chosen (a bin of only NaNs is left out). How marked points are thinned:
+    every bin keeps its worst, so a lone wrong point survives any thinning.
+    """
+    keep = ~np.isnan(y)
+    bins, x, y = bins[keep], x[keep], y[keep]
+    if bins.size == 0:
+        return bins, x, y
+    order = np.lexsort((y, bins))  # within each bin by y: the last is its worst
+    bins, x, y = bins[order], x[order], y[order]
+    last = np.flatnonzero(np.r_[bins[1:] != bins[:-1], True])
+    return bins[last], x[last], y[last]

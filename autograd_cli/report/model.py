@@ -7,12 +7,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autograd_cli.comparison.verdicts import Tolerance
-from autograd_cli.core.statuses import FAILURE_STATUSES, SPECIAL_STATUSES
+from autograd_cli.core.statuses import FAILURE_STATUSES, INACCURATE, SPECIAL_STATUSES, WRONG
 from autograd_cli.report.common import (
     JSON_SCHEMA_VERSION,
     Judged,
     json_number,
     special_counts,
+    tier_of,
     tolerance_dict,
 )
 
@@ -43,6 +44,8 @@ class Row:
     right: float | None = None
     #: The backend's own bound on its error (finite-diff's Richardson estimate).
     error_estimate: float | None = None
+    #: What rounding alone may cost here (:mod:`autograd_cli.truth.noise_floor`).
+    noise_floor: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -72,7 +75,9 @@ class Row:
             "rel_error": json_number(self.rel_error),
             "ulp_error": json_number(self.ulp_error),
             "error_estimate": json_number(self.error_estimate),
+            "noise_floor": json_number(self.noise_floor),
             "status": self.status,
+            "tier": tier_of(self.status),
             "reason": self.reason,
             "left_derivative": json_number(self.left),
             "right_derivative": json_number(self.right),
@@ -102,8 +107,9 @@ class Report(Judged):
     device: str = "cpu"  # as asked with --device
     #: --show-code: dtype -> backend -> a standalone script reproducing its rows.
     code: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: --strict: undefined, non-differentiable, overflow and underflow rows count as
-    #: mismatches (by default they are explained in ``warnings`` and not counted).
+    #: --strict: inaccurate rows fail, and undefined, non-differentiable, overflow and
+    #: underflow rows count as failures (by default they are explained in
+    #: ``warnings`` and not counted).
     strict: bool = False
     warnings: list[str] = field(default_factory=list)
     #: The configuration files the run used (the command line's; none for the API).
@@ -134,16 +140,20 @@ class Report(Judged):
         """The closing line: whether all backends agree, and if not, who does not."""
         backends = self.backends
         special = special_counts(row.status for row in self.special)
+        shown = self._inaccurate_note()
+        if self.ok and shown:
+            judged = f"; not judged: {special} (see warnings)" if special else ""
+            return f"OK: no backend is wrong ({self._rule()}){judged}{shown}"
         if self.ok:
             if special:
                 return (
                     f"OK: where the derivative exists, all {len(backends)} backends agree "
                     f"with it within tolerance ({self._rule()}); not judged: {special} "
-                    "(see warnings)"
+                    f"(see warnings){shown}"
                 )
             return (
                 f"OK: all {len(backends)} backends agree with the exact derivative "
-                f"within tolerance ({self._rule()})"
+                f"within tolerance ({self._rule()}){shown}"
             )
         parts = []
         failed = list(dict.fromkeys(row.backend for row in self.failures))
@@ -152,15 +162,28 @@ class Report(Judged):
         if self.strict and special:
             parts.append(f"{special} (--strict)")
         for dtype in self.dtypes:
-            rows = [row for row in self.mismatched if row.dtype == dtype]
-            mismatched = list(dict.fromkeys(row.backend for row in rows))
-            if mismatched:
-                count = len(rows)
-                parts.append(
-                    f"{count} {'row' if count == 1 else 'rows'} beyond tolerance "
-                    f"({self._rule([dtype])}): {', '.join(mismatched)}"
-                )
-        return "FAIL: " + "; ".join(parts)
+            for tier in (WRONG, INACCURATE):
+                rows = [row for row in self.mismatched if row.dtype == dtype
+                        and row.status == tier]
+                if rows:
+                    count = len(rows)
+                    names = ", ".join(dict.fromkeys(row.backend for row in rows))
+                    parts.append(f"{count} {'row' if count == 1 else 'rows'} {tier} "
+                                 f"({self._rule([dtype])}): {names}")
+        return "FAIL: " + "; ".join(parts) + shown
+
+    def _inaccurate_note(self) -> str:
+        """"; inaccurate, not failing: tensorflow (1 row, up to 48 ULPs)" for inaccurate
+        rows that do not fail the run (they fail with --strict)."""
+        rows = [row for row in self.inaccurate if not self.inaccurate_fails(row.dtype)]
+        if not rows:
+            return ""
+        names = ", ".join(dict.fromkeys(row.backend for row in rows))
+        worst = max((row.ulp_error for row in rows if row.ulp_error is not None), default=None)
+        most = "" if worst is None else f", up to {worst:.3g} ULPs"
+        count = len(rows)
+        return (f"; inaccurate (fails with --strict): {names} "
+                f"({count} {'row' if count == 1 else 'rows'}{most})")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract (see README): stable keys, non-finite numbers as strings."""

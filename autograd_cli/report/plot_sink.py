@@ -1,6 +1,9 @@
 """The sweep figure's data, gathered chunk by chunk: every point up to PLOT_FULL,
 a min/max envelope over PLOT_BINS bins beyond (single-point spikes stay visible), then
-drawn and saved by :mod:`autograd_cli.report.figure`."""
+drawn and saved by :mod:`autograd_cli.report.figure`. Also the noise floor (in ULPs,
+reduced like the errors: its maximum per bin) and each backend's wrong and inaccurate
+points (at most TIER_MARKS of each: the worst per run of points), so the figure shows
+which errors the verdict counts, in memory bounded whatever the sweep's length."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 
 from autograd_cli.comparison.judge import Chunk
 from autograd_cli.comparison.plan import series_name
+from autograd_cli.comparison.verdicts import TIER_INACCURATE, TIER_WRONG, ulp
 from autograd_cli.core.dtypes import finfo
 from autograd_cli.core.model import Request, partial_of
 from autograd_cli.core.statuses import LABEL_OF_CODE, LABELS
@@ -23,6 +27,41 @@ from autograd_cli.report.sweep_model import SweepReport, SweepRow
 #: it gets a min/max envelope over PLOT_BINS bins, built chunk by chunk.
 PLOT_FULL = 1 << 21
 PLOT_BINS = 2000
+#: Marked (wrong, inaccurate) points kept per backend and tier: every one when the sweep
+#: has no more points than this, else the worst of each of this many runs of points.
+TIER_MARKS = 4000
+_TIER_CODES = ((TIER_WRONG, "wrong"), (TIER_INACCURATE, "inaccurate"))
+
+
+class _TierStore:
+    """One backend's points of one tier, bounded: per run of points (one point per run
+    up to ``bins`` points), the one of largest ULP error; and how many there were in
+    all. A sweep of 10^7 points with every point wrong still keeps ``bins`` of them,
+    spread over the axis, and a lone wrong point is never dropped."""
+
+    def __init__(self, points: int, bins: int) -> None:
+        self.points = points
+        self.bins = bins
+        self.x = np.full(bins, np.nan)
+        self.ulps = np.full(bins, np.nan)
+        self.total = 0
+
+    def add(self, index: np.ndarray, x: np.ndarray, ulps: np.ndarray) -> None:
+        """Points at sweep ``index`` (ascending); NaN ``ulps`` (a NaN/inf result,
+        flagged elsewhere) are counted, not kept."""
+        from autograd_cli.report.figure_data import worst_per_bin
+
+        self.total += index.size
+        bins, bx, by = worst_per_bin(index * self.bins // self.points, x, ulps)
+        better = ~(self.ulps[bins] >= by)  # an empty bin (NaN) takes any point
+        self.x[bins[better]] = bx[better]
+        self.ulps[bins[better]] = by[better]
+
+    def points_of(self, tier: str) -> Any:
+        from autograd_cli.report.figure_data import TierPoints
+
+        kept = ~np.isnan(self.ulps)
+        return TierPoints(tier, self.x[kept].copy(), self.ulps[kept].copy(), self.total)
 
 
 class _PlotLayer:
@@ -45,6 +84,10 @@ class _PlotLayer:
         self.count = np.zeros((rows, size), dtype=np.int64)
         self.low = np.full((rows, size), np.inf)
         self.high = np.full((rows, size), -np.inf)
+        #: The noise floor in ULPs: per point, or binned the largest of each bin;
+        #: made on the first chunk that has one (None: no band).
+        self.floor: np.ndarray | None = None
+        self.tiers: dict[tuple[str, str], _TierStore] = {}
 
     def add(self, data: Chunk) -> None:
         n = data.x.size
@@ -55,7 +98,11 @@ class _PlotLayer:
             ulps = np.abs(data.errors[name].ulps)
             skipped = data.skipped.get(name)  # not judged: its band says why, no error
             series[f"{name}:u"] = ulps if skipped is None else np.where(skipped, np.nan, ulps)
+            self._add_tiers(data, name, series[f"{name}:u"])
+        floor = self._floor_ulps(data)
         if self.full:
+            if floor is not None:
+                self._floor()[data.start:data.start + n] = floor
             for key, array in series.items():
                 self.store[key][data.start:data.start + n] = array
             if data.labels is not None:
@@ -65,6 +112,9 @@ class _PlotLayer:
         bins = index * PLOT_BINS // self.points
         starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
         used = bins[starts]
+        if floor is not None:
+            kept = self._floor()
+            kept[used] = np.fmax(kept[used], np.fmax.reduceat(floor, starts))
         for key, array in series.items():
             values = np.asarray(array, dtype=np.float64)
             low, high = self.store[f"{key}:min"], self.store[f"{key}:max"]
@@ -83,6 +133,60 @@ class _PlotLayer:
                                                 np.minimum.reduceat(x[where], first))
             self.high[code, bin_of] = np.maximum(self.high[code, bin_of],
                                                  np.maximum.reduceat(x[where], first))
+
+    def _add_tiers(self, data: Chunk, name: str, ulps: np.ndarray) -> None:
+        """Keep the backend's wrong and inaccurate points among the judged ones
+        (``ulps`` is NaN where a point was not judged; a NaN/inf result is counted)."""
+        tiers = data.errors[name].tier_codes()
+        judged = np.ones(tiers.shape, dtype=bool)
+        skipped = data.skipped.get(name)
+        if skipped is not None:
+            judged &= ~skipped
+        if data.labels is not None:
+            judged &= data.labels == 0
+        for code, word in _TIER_CODES:
+            where = np.flatnonzero(judged & (tiers == code))
+            if where.size == 0:
+                continue
+            store = self.tiers.get((name, word))
+            if store is None:
+                store = self.tiers[name, word] = _TierStore(
+                    self.points, min(self.points, TIER_MARKS))
+            shown = ulps[where]
+            store.add(data.start + where, np.asarray(data.x[where], dtype=np.float64),
+                      np.where(np.isfinite(shown), shown, np.nan))
+
+    @staticmethod
+    def _floor_ulps(data: Chunk) -> np.ndarray | None:
+        """The chunk's noise floor in ULPs of its exact derivative (the panel's unit);
+        NaN where it means nothing: a labelled point, a non-finite truth or floor."""
+        if data.floor is None:
+            return None
+        exact = np.asarray(data.exact, dtype=np.float64)
+        floor = np.asarray(data.floor, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            ulps = floor / ulp(exact, data.dtype)
+        keep = np.isfinite(ulps) & np.isfinite(exact) & (floor >= 0)
+        if data.labels is not None:
+            keep &= data.labels == 0
+        return np.where(keep, ulps, np.nan)
+
+    def _floor(self) -> np.ndarray:
+        if self.floor is None:
+            self.floor = np.full(self.points if self.full else PLOT_BINS, np.nan)
+        return self.floor
+
+    def floor_column(self) -> np.ndarray | None:
+        """The noise floor aligned with :meth:`column` ("x"): binned, each bin's
+        largest on both its points (the band is a step over the bin)."""
+        if self.floor is None:
+            return None
+        return self.floor if self.full else np.repeat(self.floor, 2)
+
+    def tier_points(self, name: str) -> list[Any]:
+        """The backend's kept wrong and inaccurate points, worst tier first."""
+        return [self.tiers[name, word].points_of(word) for _, word in _TIER_CODES
+                if (name, word) in self.tiers]
 
     def column(self, key: str) -> np.ndarray:
         if self.full:
@@ -117,7 +221,13 @@ class PlotSink:
     beyond that the min/max of each of PLOT_BINS runs of points (the figure's own
     envelope, built chunk by chunk, so a one-point spike still shows). Chunks of
     several dtypes (a dtype list) each go to their dtype's layer: one series per
-    backend and dtype, labelled with the dtype."""
+    backend and dtype, labelled with the dtype.
+
+    Per backend it keeps at most :data:`TIER_MARKS` wrong and as many inaccurate
+    points (each tier's worst of every run of points; all of them in a shorter sweep)
+    and counts them all; the noise floor, when chunks have one, is kept like an error
+    series (its largest per bin beyond PLOT_FULL). Memory stays bounded by the bins,
+    never by the sweep's length."""
 
     def __init__(
         self,
@@ -142,7 +252,7 @@ class PlotSink:
         """The figure's input (:class:`autograd_cli.report.figure.SweepFigureData`). With
         several dtypes the figure's x and exact curve are those of the most precise
         one, and each series carries its own dtype's x."""
-        from autograd_cli.report.figure_data import Series, SweepFigureData
+        from autograd_cli.report.figure_data import NoiseFloor, Series, SweepFigureData
 
         dtypes = [d for d in report.dtypes if d in self.layers] or list(self.layers)
         several = len(dtypes) > 1
@@ -151,11 +261,20 @@ class PlotSink:
         series = [
             Series(backend=name, label=_label(rows[name, dtype]),
                    derivative=layer.column(f"{name}:d"), ulp_error=layer.column(f"{name}:u"),
-                   dtype=dtype, x=layer.column("x") if several else None)
+                   dtype=dtype, x=layer.column("x") if several else None,
+                   tiers=layer.tier_points(name))
             for name in self.backends
             for dtype in dtypes
             for layer in (self.layers[dtype],)
             if name in layer.seen
+        ]
+        floors = [
+            NoiseFloor(floor, x=layer.column("x") if several else None,
+                       dtype=dtype if several else None)
+            for dtype in dtypes
+            for layer in (self.layers[dtype],)
+            for floor in (layer.floor_column(),)
+            if floor is not None
         ]
         notes: tuple[str, ...] = ()
         if not self.full:
@@ -176,6 +295,7 @@ class PlotSink:
             derivative=report.derivative_expressions[report.label], dtype=base,
             wrt=report.swept, partial=partial_of(report.label), notes=notes, special=special,
             expression_latex=self.latex[0], derivative_latex=self.latex[1],
+            floors=floors,
         )
 
     def marks(self) -> list[Any]:

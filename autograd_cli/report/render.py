@@ -47,6 +47,10 @@ def format_ulps(value: float | None) -> str:
     return "0" if value == 0 else f"{value:.3g}"
 
 
+#: Verdict colours: ok green, wrong red, everything else (inaccurate, special) yellow.
+STYLES = {"ok": "green", "wrong": "red"}
+
+
 def _verdict_cell(row: Row) -> str:
     return row.status if not row.reason else f"{row.status}: {row.reason}"
 
@@ -73,7 +77,8 @@ def _columns(report: Report) -> list[str]:
     if len(report.wrt) > 1:
         columns.append("wrt")
     errors = ["abs err", "est. err"] if _estimates(report) else ["abs err"]
-    return [*columns, "f", prime(report.order), *errors, "rel err", "ULP err", "verdict"]
+    return [*columns, "f", prime(report.order), *errors, "floor", "rel err", "ULP err",
+            "verdict"]
 
 
 def _estimates(report: Report) -> bool:
@@ -98,6 +103,7 @@ def _cells(report: Report, row: Row, columns: list[str]) -> list[str]:
         format_value(row.derivative, row.dtype),
         format_error(row.abs_error),
         *([format_error(row.error_estimate)] if "est. err" in columns else []),
+        format_error(row.noise_floor),
         format_error(row.rel_error),
         format_ulps(row.ulp_error),
         _verdict_cell(row),
@@ -160,7 +166,7 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
         if previous is not None and key != previous:
             table.add_section()
         previous = key
-        style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""
+        style = STYLES.get(row.status, "yellow") if color else ""
         cells = _cells(report, row, columns)
         table.add_row(*cells[:-1], Text(cells[-1], style=style))
     console.print(table)
@@ -193,7 +199,7 @@ def render_markdown(report: Report) -> str:
 CSV_COLUMNS = (
     "backend", "method", "version", "dtype", "wrt", "value", "derivative", "exact",
     "abs_error", "rel_error", "ulp_error", "status", "reason", "order", "mode",
-    "error_estimate",
+    "error_estimate", "noise_floor", "tier",
 )
 
 
@@ -291,8 +297,10 @@ def _estimate_cell(row: SweepRow) -> str:
 def _sweep_summary_cells(row: SweepRow) -> list[str]:
     if row.failed:
         verdict = f"{row.status}: {row.reason}" if row.reason else row.status
-    elif row.mismatches:
-        verdict = f"mismatch at {row.mismatches:,}"
+    elif row.wrong or row.inaccurate:
+        verdict = ", ".join(f"{n:,} {tier}" for tier, n in (("wrong", row.wrong),
+                                                              ("inaccurate", row.inaccurate))
+                            if n)
     else:
         verdict = "ok"
     mean = "—" if row.mean_ulp_error is None else (
@@ -337,7 +345,7 @@ def render_sweep_table(
         if previous is not None and row.dtype != previous:
             table.add_section()  # a section per dtype
         previous = row.dtype
-        style = {"ok": "green", "mismatch": "red"}.get(row.status, "yellow") if color else ""
+        style = STYLES.get(row.status, "yellow") if color else ""
         cells = _sweep_cells(report, row)
         table.add_row(*cells[:-1], Text(cells[-1], style=style))
     console.print(table)

@@ -4,17 +4,21 @@ grows with the number of points except for what ``--arrays`` keeps."""
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import signal
+import struct
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, NoReturn, Protocol
 
 import numpy as np
 
 from autograd_cli.comparison.judge import Chunk
+from autograd_cli.comparison.verdicts import TIER_NAMES
 from autograd_cli.core.dtypes import shortest
 from autograd_cli.core.statuses import LABEL_OF_CODE
 from autograd_cli.inputs import (
@@ -58,8 +62,9 @@ def shortest_texts(array: np.ndarray) -> list[str]:
 
 class CsvSink:
     """One CSV row per point, written as each chunk is judged: the swept variable, the
-    exact f and f', then each backend's f' with its absolute and ULP error (empty
-    where that backend could not run), then the point's ``label`` (empty, or
+    exact f and f', the noise floor, then each backend's f' with its absolute and ULP
+    error and its tier (ok, inaccurate, wrong; all empty where that backend could not
+    run, the tier empty where the point is labelled), then the point's ``label`` (empty, or
     undefined, nondifferentiable, overflow, underflow: see :data:`LABELS`).
 
     With several ``dtypes`` a first column ``dtype`` names each row's, and the rows
@@ -71,9 +76,9 @@ class CsvSink:
         self.backends = tuple(backends)
         self.with_dtype = len(dtypes) > 1
         self.header = ["dtype"] if self.with_dtype else []
-        self.header += [swept, "f", "exact"]
+        self.header += [swept, "f", "exact", "noise_floor"]
         for name in self.backends:
-            self.header += [name, f"{name}_abs_error", f"{name}_ulp_error"]
+            self.header += [name, f"{name}_abs_error", f"{name}_ulp_error", f"{name}_tier"]
         self.header.append("label")
         self.written = False
 
@@ -85,8 +90,53 @@ class CsvSink:
         if not self.written:  # written with the first rows: a refusal leaves nothing behind
             self.stream.write(",".join(self.header) + "\n")
             self.written = True
-        for start in range(0, data.x.size, self.PIECE):
-            self.stream.write(self._rows(data, slice(start, start + self.PIECE)))
+        pieces = [slice(start, start + self.PIECE) for start in range(0, data.x.size, self.PIECE)]
+        if len(pieces) < 2 or not _CAN_FORK or not self._in_two(data, pieces):
+            for where in pieces:
+                self.stream.write(self._rows(data, where))
+
+    def _in_two(self, data: Chunk, pieces: list[slice]) -> bool:
+        """Write the pieces with a forked child formatting every other one: the text
+        (shortest round-trip decimals, about 1 µs a number) is most of a CSV sweep's
+        time, and the child reads the chunk's arrays as they are (copy-on-write, no
+        pickling). Each child piece comes through a pipe as a length-prefixed frame,
+        read only when it is that piece's turn (the pipe holds the child back, so
+        memory stays one piece or two). Where the child fails, the parent formats
+        its pieces itself: the bytes are the serial path's in every outcome. False
+        (nothing written) where no child could be started.
+
+        :data:`_ENDING` signals wait while the process forks, until each side is ready
+        for them: the parent inside the block that kills and reaps the child, the
+        child with the default actions (the parent's handlers would raise there and
+        unwind the parent's cleanup in the child)."""
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            return False
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            return False
+        if pid == 0:
+            _format_in_child(self, data, pieces[1::2], (read_end, write_end), held)
+        intact = False  # every child frame arrived whole: the child is done, or nearly
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            os.close(write_end)
+            with os.fdopen(read_end, "rb") as pipe:
+                broken = False
+                for i, where in enumerate(pieces):
+                    text = None if i % 2 == 0 or broken else _read_frame(pipe)
+                    broken = broken or (i % 2 == 1 and text is None)
+                    self.stream.write(self._rows(data, where) if text is None else text)
+                intact = not broken
+        finally:
+            _reap(pid, kill=not intact)
+        return True
 
     def _rows(self, data: Chunk, where: slice) -> str:
         """The CSV text of the chunk's rows ``where``."""
@@ -95,7 +145,8 @@ class CsvSink:
         blank = [""] * n
         columns = [[data.dtype] * n] if self.with_dtype else []
         values = blank if data.values is None else shortest_texts(data.values[where])
-        columns += [shortest_texts(x), values, shortest_texts(data.exact[where])]
+        floor = blank if data.floor is None else shortest_texts(data.floor[where])
+        columns += [shortest_texts(x), values, shortest_texts(data.exact[where]), floor]
         seen: list[tuple[np.ndarray, list[str]]] = []  # backends mostly agree: format once
         for name in self.backends:
             if name in data.derivatives:
@@ -103,10 +154,82 @@ class CsvSink:
                 for array in (data.derivatives[name][where], judged.absolute[where],
                               judged.ulps[where]):
                     columns.append(texts_reusing(array, seen))
+                columns.append(tier_texts(judged.tier_codes()[where],
+                                          data.skipped.get(name, _NONE)[where]))
             else:
-                columns += [blank, blank, blank]
+                columns += [blank, blank, blank, blank]
         columns.append(blank if data.labels is None else label_texts(data.labels[where], ""))
         return "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+
+
+#: A frame's length prefix: the byte count of the UTF-8 text that follows.
+_FRAME = struct.Struct("<Q")
+
+#: The signals that end a run (:mod:`autograd_cli.cli.signals`).
+_ENDING = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                    if hasattr(signal, name))
+
+#: Rows can be formatted in a forked child (not on Windows).
+_CAN_FORK = hasattr(os, "fork") and hasattr(signal, "pthread_sigmask")
+
+
+def _format_in_child(sink: CsvSink, data: Chunk, pieces: list[slice], ends: tuple[int, int],
+                     held: Iterable[int]) -> NoReturn:
+    """The forked child of :meth:`CsvSink._in_two`: each of ``pieces`` as a frame on
+    the pipe's write end, then exit. The parent's signal handlers must not run here
+    (a Ctrl-C to the process group ends the child outright; ``held``: the signal mask
+    to go back to once they are gone), nor its exit hooks, stdio flushes or its
+    garbage's finalizers (they would act twice): ``os._exit`` whatever happens."""
+    try:
+        gc.disable()
+        for number in _ENDING:
+            signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        read_end, write_end = ends
+        os.close(read_end)
+        for where in pieces:
+            body = sink._rows(data, where).encode("utf-8")
+            _write_all(write_end, _FRAME.pack(len(body)))
+            _write_all(write_end, body)
+        os._exit(0)
+    finally:
+        os._exit(1)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` may take a pipe's bytes in parts."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_frame(pipe: BinaryIO) -> str | None:
+    """The next text the child sent; None where it died before sending all of it."""
+    head = pipe.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    (size,) = _FRAME.unpack(head)
+    body = pipe.read(size)
+    return body.decode("utf-8") if len(body) == size else None
+
+
+def _reap(pid: int, kill: bool) -> None:
+    """Wait for the child (killed first where ``kill``: the parent gave up on it, or is
+    ending), so no process is left behind; a signal during the wait still kills and
+    reaps it before the interruption goes on."""
+    try:
+        if kill:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    except BaseException:
+        with suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        raise
 
 
 def texts_reusing(array: np.ndarray, seen: list[tuple[np.ndarray, list[str]]]) -> list[str]:
@@ -134,6 +257,19 @@ def texts_reusing(array: np.ndarray, seen: list[tuple[np.ndarray, list[str]]]) -
             result[index] = text
     seen.append((array, result))
     return result
+
+
+#: No point skipped (a stand-in for :attr:`Chunk.skipped` of a backend with none).
+_NONE = np.zeros(0, dtype=bool)
+_TIER_TEXTS = np.array([*TIER_NAMES, ""], dtype=object)
+
+
+def tier_texts(codes: np.ndarray, skipped: np.ndarray) -> list[str]:
+    """Each point's tier by name; empty where the point was not judged (labelled)."""
+    index = np.asarray(codes, dtype=np.intp)
+    if skipped.size:
+        index = np.where(skipped, len(TIER_NAMES), index)
+    return list(_TIER_TEXTS[index])
 
 
 def label_texts(codes: np.ndarray, ordinary: Any) -> list[Any]:
@@ -186,7 +322,11 @@ class ArraySink:
         self.x = np.full(points, np.nan)
         self.values = np.full(points, np.nan)
         self.exact = np.full(points, np.nan)
+        self.floor = np.full(points, np.nan)
         self.labels = np.zeros(points, dtype=np.int8)  # LABELS codes; 0: an ordinary point
+        #: Per backend, each point's tier code; len(TIER_NAMES) where not judged.
+        self.tiers = {name: np.full(points, len(TIER_NAMES), dtype=np.int8)
+                      for name in self.backends}
         self.columns = {
             name: {key: np.full(points, np.nan) for key in ("derivative", "abs_error",
                                                              "ulp_error")}
@@ -199,6 +339,8 @@ class ArraySink:
         self.exact[where] = data.exact
         if data.values is not None:
             self.values[where] = data.values
+        if data.floor is not None:
+            self.floor[where] = data.floor
         if data.labels is not None:
             self.labels[where] = data.labels
         for name, derivative in data.derivatives.items():
@@ -206,13 +348,19 @@ class ArraySink:
             self.columns[name]["derivative"][where] = derivative
             self.columns[name]["abs_error"][where] = judged.absolute
             self.columns[name]["ulp_error"][where] = judged.ulps
+            codes = judged.tier_codes()
+            skipped = data.skipped.get(name)
+            if skipped is not None:
+                codes = np.where(skipped, len(TIER_NAMES), codes)
+            self.tiers[name][where] = codes
 
     def write(self, stream: Stream, swept: str, failed: Sequence[str], indent: str = "") -> None:
         """The ``arrays`` object of the JSON output, written piece by piece (``indent``:
         more leading space on every line, for an object nested one level deeper)."""
         pad = indent + "    "
         stream.write("{")
-        for key, array in ((swept, self.x), ("f", self.values), ("exact", self.exact)):
+        for key, array in ((swept, self.x), ("f", self.values), ("exact", self.exact),
+                           ("noise_floor", self.floor)):
             stream.write(f"\n{pad}{_json_key(key)}: ")
             _write_numbers(stream, array)
             stream.write(",")
@@ -228,6 +376,8 @@ class ArraySink:
             for i, (key, array) in enumerate(self.columns[name].items()):
                 stream.write(("," if i else "") + f"\n{pad}    {_json_key(key)}: ")
                 _write_numbers(stream, array)
+            stream.write(f',\n{pad}    "tier": ')
+            _write_tiers(stream, self.tiers[name])
             stream.write(f"\n{pad}  }}")
         stream.write(f"\n{pad}}}\n{indent}  }}")
 
@@ -263,6 +413,17 @@ def write_json(
             sink.write(stream, report.swept, failed, indent="  ")
         stream.write("\n  }")
     stream.write("\n}\n")
+
+
+def _write_tiers(stream: Stream, codes: np.ndarray, piece: int = 1 << 16) -> None:
+    """A JSON list of each point's tier: "ok", "inaccurate", "wrong", or null where the
+    point was not judged."""
+    names = np.array([*(f'"{name}"' for name in TIER_NAMES), "null"], dtype=object)
+    stream.write("[")
+    for start in range(0, codes.size, piece):
+        text = ", ".join(names[np.asarray(codes[start:start + piece], dtype=np.intp)])
+        stream.write((", " if start else "") + text)
+    stream.write("]")
 
 
 def _write_labels(stream: Stream, codes: np.ndarray, piece: int = 1 << 16) -> None:

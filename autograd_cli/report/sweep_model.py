@@ -29,7 +29,13 @@ class SweepRow:
     worst_at: float | None = None  # the swept variable where the ULP error is largest
     max_abs_at: float | None = None
     nonfinite: int = 0  # derivatives that are NaN or ±inf
-    mismatches: int = 0  # points beyond tolerance
+    mismatches: int = 0  # points not ok: inaccurate + wrong
+    inaccurate: int = 0  # points beyond the allowance, not wrong
+    wrong: int = 0  # points wrong (see :func:`autograd_cli.comparison.verdicts.errors`)
+    #: The largest noise floor over the judged points, and the largest error still ok
+    #: (in ULPs of max(|exact|, floor): an exact 0's own ULP says nothing).
+    max_noise_floor: float | None = None
+    max_ok_ulp_error: float | None = None
     reason: str | None = None
     seconds: float = 0.0
     order: int = 1
@@ -90,6 +96,10 @@ class SweepRow:
             "max_abs_at": json_number(self.max_abs_at),
             "nonfinite": self.nonfinite,
             "mismatches": self.mismatches,
+            "inaccurate": self.inaccurate,
+            "wrong": self.wrong,
+            "max_noise_floor": json_number(self.max_noise_floor),
+            "max_ok_ulp_error": json_number(self.max_ok_ulp_error),
             "undefined": self.undefined,
             "nondifferentiable": self.nondifferentiable,
             "overflow": self.overflow,
@@ -139,6 +149,12 @@ class SweepReport(Judged):
     def dtypes(self) -> list[str]:
         return [part.dtype for part in self.parts] or [self.dtype]
 
+    def tolerance_of(self, dtype: str) -> Tolerance:
+        for part in self.parts:
+            if part.dtype == dtype:
+                return part.tolerance
+        return self.tolerance
+
     @property
     def several(self) -> bool:
         """Whether this sweep compared in more than one dtype."""
@@ -181,16 +197,21 @@ class SweepReport(Judged):
             f"{d}: {tolerances.get(d, self.tolerance).describe()}" for d in dtypes) + ")"
         special = self._special_text()
         count = len(dict.fromkeys(row.series for row in self.rows))
+        if self.ok and self._inaccurate_note():
+            judged = f"; not judged: {special} (see warnings)" if special else ""
+            return (f"OK: no backend is wrong at any of {where} {rule}{judged}"
+                    + self._inaccurate_note())
         if self.ok:
             if special:
                 return (
                     f"OK: all {count} backends agree with the exact derivative "
                     f"wherever it exists, within tolerance {rule}; not judged: {special}"
                     f"{',' if self.several else ''} of {where} (see warnings)"
+                    + self._inaccurate_note()
                 )
             return (
                 f"OK: all {count} backends agree with the exact derivative at all "
-                f"{where} within tolerance {rule}"
+                f"{where} within tolerance {rule}" + self._inaccurate_note()
             )
         parts = []
         if self.failures:
@@ -199,9 +220,23 @@ class SweepReport(Judged):
             parts.append(f"{special} (--strict)")
         for row in self.mismatched:
             at = "" if row.worst_at is None else f", worst at {self.swept} = {row.worst_at!r}"
-            parts.append(f"{self.name(row)} beyond tolerance at {row.mismatches:,} of "
+            counts = [f"{tier} at {n:,}" for tier, n in (("wrong", row.wrong),
+                                                          ("inaccurate", row.inaccurate))
+                      if n and (tier == "wrong" or self.inaccurate_fails(row.dtype))]
+            parts.append(f"{self.name(row)} {' and '.join(counts)} of "
                          f"{row.points:,} points{at}")
-        return "FAIL: " + "; ".join(parts) + f" {rule}"
+        return "FAIL: " + "; ".join(parts) + f" {rule}" + self._inaccurate_note()
+
+    def _inaccurate_note(self) -> str:
+        """"; inaccurate (fails with --strict): tensorflow at 12 points (up to 48 ULPs)"
+        for rows with inaccurate points that do not fail the run."""
+        rows = [row for row in self.rows if row.inaccurate and row.status != "wrong"
+                and not self.inaccurate_fails(row.dtype)]
+        if not rows:
+            return ""
+        return "; inaccurate (fails with --strict): " + ", ".join(
+            f"{self.name(row)} at {row.inaccurate:,} of {row.points:,} points (up to "
+            f"{row.max_ulp_error or 0:.3g} ULPs)" for row in rows)
 
     def to_dict(self) -> dict[str, Any]:
         """The sweep's JSON contract: the point report's keys where they mean the same,

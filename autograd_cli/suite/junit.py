@@ -25,8 +25,10 @@ def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult],
               interrupted: int | None = None) -> str:
     """JUnit XML: <testsuites> of one <testsuite> per file, a <testcase> per case.
 
-    A mismatch (exit 1) is a <failure>, a backend that could not run (exit 3) or a case
-    that could not start an <error>, both with the verdict as ``message`` and the
+    A failing case (exit 1: a wrong row, or inaccurate with --strict or an explicit
+    tolerance) is a <failure> of that type; inaccurate rows that do not fail are a
+    ``inaccurate`` property and a <system-out> line each. A backend that could not run
+    (exit 3) or a case that could not start an <error>, both with the verdict as ``message`` and the
     case's table as text; cases left out by -x, or by a signal (``interrupted``), are
     <skipped>.
     """
@@ -60,8 +62,14 @@ def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult],
             elif r.outcome in (FAILED, ERROR):
                 kind = "failure" if r.outcome == FAILED else "error"
                 detail = ET.SubElement(case, kind, message=r.message or r.outcome,
-                                       type="mismatch" if kind == "failure" else "backend")
+                                       type=_failure_type(r) if kind == "failure"
+                                       else "backend")
                 detail.text = r.details()
+            shown = _inaccurate_lines(r)
+            if shown and r.outcome != SKIPPED:
+                listed = ET.SubElement(case, "properties")
+                ET.SubElement(listed, "property", name="inaccurate", value=str(len(shown)))
+                ET.SubElement(case, "system-out").text = "\n".join(shown) + "\n"
         for key in ("tests", "failures", "errors", "skipped"):
             totals[key] += int(element.get(key, "0"))
         totals["time"] += seconds
@@ -69,6 +77,31 @@ def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult],
         root.set(key, f"{value:.3f}" if key == "time" else str(value))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _failure_type(result: CaseResult) -> str:
+    """The JUnit failure's type: "wrong" where a row is wrong, else "inaccurate" (with
+    --strict or an explicit tolerance), else "failure" (an ``expect`` that does not
+    hold, or special rows under --strict: the message says which)."""
+    rows = result.report.rows if result.report is not None else []
+    statuses = {row.status for row in rows}
+    return next((tier for tier in ("wrong", "inaccurate") if tier in statuses), "failure")
+
+
+def _inaccurate_lines(result: CaseResult) -> list[str]:
+    """One line per inaccurate row (a point) or series (a sweep): shown, not failing
+    unless the case's verdict says so."""
+    if result.report is None:
+        return []
+    lines = []
+    for row in result.report.inaccurate:
+        where = ", ".join(f"{n} = {v!r}" for n, v in getattr(row, "point", {}).items())
+        ulps = getattr(row, "ulp_error", None) if where else getattr(row, "max_ulp_error", None)
+        count = "" if where else f" at {row.inaccurate:,} points"
+        lines.append(f"inaccurate: {row.backend} ({row.dtype}) d/d{row.wrt}"
+                     f"{' at ' + where if where else count}"
+                     f"{'' if ulps is None else f', {ulps:.3g} ULPs'}")
+    return lines
 
 
 def _versions(results: Sequence[CaseResult]) -> dict[str, str]:
