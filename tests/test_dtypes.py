@@ -195,7 +195,8 @@ def test_a_comma_list_is_one_report_grouped_by_dtype() -> None:
     assert report.verdict().startswith("OK: all 3 backends agree")
     data = report.to_dict()
     assert (data["dtype"], data["tolerance"], data["dtypes"]) == (None, None, dtypes)
-    assert data["tolerances"]["float16"] == {"rtol": 0.0, "atol": 0.0, "max_ulps": 2.0, "noise_floor": True}
+    assert data["tolerances"]["float16"] == {"rtol": 0.0, "atol": 0.0, "max_ulps": 2.0,
+                                             "noise_floor": True}
     assert [r["dtype"] for r in data["results"]] == [row.dtype for row in report.rows]
     table = render(report, "table").splitlines()
     header = next(i for i, line in enumerate(table) if line.lstrip().startswith("dtype"))
