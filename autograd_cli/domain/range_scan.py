@@ -35,16 +35,9 @@ def _power(u: Any, b: Any) -> Any:
     """u**b, by repeated squaring for a constant integer exponent (numpy's power of a
     negative base to an integer is some 100 times slower than a multiplication)."""
     if np.ndim(b) == 0 and float(b).is_integer() and abs(b) <= 1 << 16:
-        e, result, base = int(abs(b)), None, u
-        while e:
-            if e & 1:
-                result = base if result is None else result * base
-            e >>= 1
-            if e:
-                base = base * base
-        if result is None:
-            return np.ones_like(u)
-        return 1 / result if b < 0 else result
+        from autograd_cli.truth.noise_floor import integer_power
+
+        return integer_power(u, int(b))
     return np.power(u, b)
 
 
