@@ -145,7 +145,7 @@ class CsvSink:
         blank = [""] * n
         columns = [[data.dtype] * n] if self.with_dtype else []
         values = blank if data.values is None else shortest_texts(data.values[where])
-        floor = blank if data.floor is None else shortest_texts(data.floor[where])
+        floor = blank if data.floor is None else floor_texts(data.floor[where])
         columns += [shortest_texts(x), values, shortest_texts(data.exact[where]), floor]
         seen: list[tuple[np.ndarray, list[str]]] = []  # backends mostly agree: format once
         for name in self.backends:
@@ -262,6 +262,12 @@ def texts_reusing(array: np.ndarray, seen: list[tuple[np.ndarray, list[str]]]) -
 #: No point skipped (a stand-in for :attr:`Chunk.skipped` of a backend with none).
 _NONE = np.zeros(0, dtype=bool)
 _TIER_TEXTS = np.array([*TIER_NAMES, ""], dtype=object)
+
+
+def floor_texts(floor: np.ndarray) -> list[str]:
+    """The noise floor to 3 significant digits: a bound, not a result (half the time
+    of the shortest round-trip text, and as much as anyone reads of it)."""
+    return [f"{v:.3g}" for v in floor.tolist()]
 
 
 def tier_texts(codes: np.ndarray, skipped: np.ndarray) -> list[str]:
