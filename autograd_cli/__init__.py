@@ -14,10 +14,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from autograd_cli.execution.warm import Session
     from autograd_cli.expr.nodes import Expr
     from autograd_cli.report.model import Report
 
-__all__ = ["__version__", "compare", "parse"]
+__all__ = ["Session", "__version__", "compare", "parse"]
+
+
+def __getattr__(name: str) -> Any:
+    """``autograd_cli.Session`` without importing the worker machinery up front."""
+    if name == "Session":
+        from autograd_cli.execution.warm import Session
+
+        return Session
+    raise AttributeError(f"module 'autograd_cli' has no attribute {name!r}")
 
 
 def parse(text: str) -> Expr:
@@ -44,6 +54,7 @@ def compare(
     mode: str = "reverse",
     device: str = "cpu",
     show_code: bool = False,
+    session: Session | None = None,
 ) -> Report:
     """The same comparison as the ``gradcheck`` command, as a Report object.
 
@@ -55,6 +66,11 @@ def compare(
     ``mode`` are ``--order`` and ``--mode`` (``wrt=["x", "y"], order=2``: d2f/dxdy).
     ``dtype`` may name several (``"float16,float32"`` or a list): rows for each, grouped
     by dtype. ``show_code`` fills ``report.code`` with the ``--show-code`` scripts.
+
+    The frameworks' workers stay warm between calls (one pool per process, closed at
+    exit; ``session=`` a :class:`Session` of your own for explicit control), so the
+    second call answers in a fraction of a second; ``isolate=False`` runs the backends
+    in this process instead.
     """
     from dataclasses import replace
 
@@ -88,7 +104,14 @@ def compare(
         expression, points, wanted, dtypes[0], chosen,
         timeout, order=order, mode=mode, device=device,
     )
-    return run_checks(
-        [replace(request, dtype=d) for d in dtypes], tolerances,
-        isolate=isolate, notes=notes, strict=strict, show_code=show_code,
-    )
+    requests = [replace(request, dtype=d) for d in dtypes]
+    if not isolate:  # backends in this process: nothing to keep warm
+        return run_checks(requests, tolerances, isolate=False, notes=notes, strict=strict,
+                          show_code=show_code)
+    from autograd_cli.execution.warm import Session, default_session
+
+    if session is not None and not isinstance(session, Session):
+        raise InputError(f"session: expected a Session, got {type(session).__name__}")
+    with (session or default_session()).pool() as pool:
+        return run_checks(requests, tolerances, notes=notes, strict=strict,
+                          show_code=show_code, pool=pool)

@@ -62,6 +62,26 @@ with tf.GradientTape() as tape:
 print(float(tf.reduce_sum(tape.gradient(y, x))))
 """
 
+#: compare() twice in one process, the second with other arguments: what a notebook
+#: pays for a repeat once the frameworks' workers are warm (prints the seconds).
+WARM_COMPARE = """
+import time
+from autograd_cli import compare
+compare("2*x**3+4*x**2+5*x+6", at=0.5, backends="analytic,torch,tensorflow")
+started = time.perf_counter()
+compare("sin(x)*exp(x)", at=[0.3, 1.7], dtype="float64", order=2,
+        backends="analytic,torch,tensorflow")
+print(time.perf_counter() - started)
+"""
+
+
+def warm_seconds(script: list[str]) -> float:
+    """The second compare() call's wall time, as the script measures it."""
+    result = subprocess.run(script, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"warm compare() failed: {result.stderr[-2000:]}")
+    return float(result.stdout.strip().splitlines()[-1])
+
 
 def timed(command: list[str], expected: tuple[int, ...] = (0, 1)) -> float:
     started = time.perf_counter()
@@ -90,7 +110,8 @@ def main() -> None:
     env_note = os.environ.get("OPENBLAS_CORETYPE")
     with tempfile.TemporaryDirectory() as folder:
         scripts = {}
-        sources = {"tf_only": TF_ONLY, "tutorial": TUTORIAL, "bare_sweep": BARE_SWEEP}
+        sources = {"tf_only": TF_ONLY, "tutorial": TUTORIAL, "bare_sweep": BARE_SWEEP,
+                   "warm_compare": WARM_COMPARE}
         for name, text in sources.items():
             path = Path(folder) / f"{name}.py"
             path.write_text(text)
@@ -125,6 +146,8 @@ def main() -> None:
                 expected = (2,) if "parse error" in name else (0, 1)
                 times[name].append(timed(command, expected))
         median = {name: statistics.median(values) for name, values in times.items()}
+        warm = statistics.median(warm_seconds(scripts["warm_compare"])
+                                 for _ in range(args.rounds))
         # the main process alone (no workers): what streaming CSV costs in memory
         memory = {fmt: peak_rss_mib([GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num",
                                      str(args.sweep_points), "--backends", "analytic",
@@ -150,6 +173,8 @@ def main() -> None:
     print(f"gradcheck 10^6 sweep, CSV / JSON (-o file)         {csv / json:8.2f}  <= 2.00")
     print(f"main process peak MiB, 10^6 CSV / JSON (analytic)  "
           f"{memory['csv']:4.0f} / {memory['json']:4.0f}  <= 600")
+    print(f"warm compare() repeat (s), analytic + torch + TF   {warm:8.2f}  <= 0.30")
+    print(f"warm compare() repeat / gradcheck point            {warm / point:8.2f}  <= 0.08")
     for name in ("gradcheck --help", "gradcheck backends", "gradcheck with a parse error"):
         print(f"{name + ' (s)':<50} {median[name]:8.2f}  <= 0.50")
     if env_note:

@@ -162,12 +162,14 @@ def run_checks(
     on_result: Callable[[BackendResult], None] | None = None,
     show_code: bool = False,
     strict: bool = False,
+    pool: runner.Pool | None = None,
 ) -> Report:
     """The same check in several dtypes (a request and a tolerance each), as one
-    report grouped by dtype. One pool serves them all, so each framework loads once.
-    ``show_code`` attaches each backend's reproducing script (:mod:`show_code`)."""
+    report grouped by dtype. One pool serves them all, so each framework loads once:
+    ``pool`` when given (a warm one, :mod:`autograd_cli.execution.warm`), else one for
+    the call. ``show_code`` attaches each backend's reproducing script."""
     frameworks = frameworks_of([r.backends for r in requests])
-    with worker_pool(frameworks, None, len(requests) > 1, jobs=jobs, isolate=isolate,
+    with worker_pool(frameworks, pool, len(requests) > 1, jobs=jobs, isolate=isolate,
                      verbose=verbose) as pool:
         reports = []
         for request, tolerance in zip(requests, tolerances, strict=True):

@@ -1,0 +1,94 @@
+"""Warm workers for a Python process: ``compare()`` in a notebook loads each framework
+once, not once per call, so a second call answers in a fraction of a second.
+
+Why its own module: the lifetime of a pool that outlives a call (made on first use,
+grown to whatever backends are asked for, replaced after a call that was interrupted,
+closed by :meth:`Session.close` or at exit by the exit hook of
+:mod:`autograd_cli.execution.processes`) is one job, apart from running a request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autograd_cli.execution.runner import Pool
+    from autograd_cli.report.model import Report
+
+
+class Session:
+    """Workers kept warm across comparisons; a context manager that closes them.
+
+    ``session.compare(...)`` takes :func:`autograd_cli.compare`'s arguments. Calls from
+    several threads take turns (one submission at a time per pool). A worker that
+    crashed or timed out is replaced at the next call, as in one call's pool; a call
+    interrupted mid-way (Ctrl-C in a notebook) closes the pool, and the next call
+    starts a fresh one rather than inherit a half-collected submission."""
+
+    def __init__(self, *, jobs: int | None = None, verbose: bool = False) -> None:
+        self._jobs = jobs
+        self._verbose = verbose
+        self._pool: Pool | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def compare(self, expression: str, at: Any, **options: Any) -> Report:
+        from autograd_cli import compare
+
+        return compare(expression, at, session=self, **options)
+
+    @contextmanager
+    def pool(self) -> Iterator[Pool]:
+        """This session's pool for one call, made on first use."""
+        from autograd_cli.execution.runner import Pool
+
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this session is closed")
+            if self._pool is None:
+                self._pool = Pool([], jobs=self._jobs, isolate=True, verbose=self._verbose)
+            try:
+                yield self._pool
+            except ValueError:  # bad input or a truth timeout: the run was cancelled cleanly
+                raise
+            except BaseException:
+                self._drop()
+                raise
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Each framework's live worker process (empty before the first call)."""
+        return {} if self._pool is None else self._pool.pids
+
+    def close(self) -> None:
+        """End the workers; the session cannot be used after. Safe to call again."""
+        with self._lock:
+            self._closed = True
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+_DEFAULT: Session | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_session() -> Session:
+    """The process's own session, which ``compare()`` uses when given none."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None or _DEFAULT._closed:
+            _DEFAULT = Session()
+        return _DEFAULT
