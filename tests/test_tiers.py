@@ -233,3 +233,28 @@ def test_rounding_alone_is_never_wrong(text: str, dtype: str) -> None:
             assert bad.size == 0, (
                 f"{cls.name} d/d{name} of {text} at {points[bad[0]]} in {dtype}: "
                 f"{judged.ulps[bad[0]]:.3g} ULPs, floor {floor[bad[0]]:.3g}")
+
+
+def test_suite_and_junit_show_the_tiers(gradcheck, tmp_path) -> None:
+    """A wrong case fails as <failure type="wrong">; a passing case's inaccurate rows
+    are a property, a <system-out> line each, and a note in the summary."""
+    import xml.etree.ElementTree as ET
+
+    suite = tmp_path / "tiers.toml"
+    suite.write_text('[[case]]\nname = "tanh"\nexpression = "tanh(x)"\nat = [3]\n'
+                     'backends = ["analytic", "torch"]\n\n'
+                     '[[case]]\nname = "sigmoid"\nexpression = "sigmoid(x)"\nat = [20]\n'
+                     'backends = ["analytic", "torch"]\n', encoding="utf-8")
+    junit = tmp_path / "j.xml"
+    done = gradcheck("suite", str(suite), "--junit", str(junit))
+    assert done.returncode == 1, done.stderr
+    assert "passed (1 inaccurate)" in done.stdout
+    cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
+    failure = cases["sigmoid"].find("failure")
+    assert failure is not None and failure.get("type") == "wrong"
+    assert "1 row wrong" in failure.get("message", "")
+    tanh = cases["tanh"]
+    assert tanh.find("failure") is None
+    assert [p.get("value") for p in tanh.iter("property") if p.get("name") == "inaccurate"] == ["1"]
+    out = tanh.find("system-out")
+    assert out is not None and out.text.startswith("inaccurate: torch (float32) d/dx at x = 3.0")

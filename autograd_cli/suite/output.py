@@ -97,9 +97,16 @@ def _summary_rows(results: Sequence[CaseResult]) -> list[dict[str, Any]]:
             "worst ULP": format_ulps(worst_ulps(r)),
             "time": f"{r.seconds:.2f} s",
             "result": f"ERROR (exit {r.exit_code})" if r.outcome == ERROR
-            else r.outcome.upper() if r.outcome == FAILED else r.outcome,
+            else r.outcome.upper() if r.outcome == FAILED else r.outcome + _inaccurate(r),
         })
     return rows
+
+
+def _inaccurate(result: CaseResult) -> str:
+    """" (3 inaccurate)" for a passing case with inaccurate rows (see its JUnit
+    system-out); "" otherwise."""
+    count = 0 if result.report is None else len(result.report.inaccurate)
+    return f" ({count} inaccurate)" if count else ""
 
 
 def render_summary(results: Sequence[CaseResult], fmt: str,
