@@ -2,9 +2,10 @@
 
 The public API is small and imports nothing heavy until it is used::
 
-    from autograd_cli import compare
+    from autograd_cli import compare, sweep
     report = compare("2*x**3+4*x**2+5*x+6", at=0.5)
     report.ok, report.rows[1].derivative, report.to_dict()
+    result = sweep("tanh(x)", range=(-5, 5), num=1001)   # .report, .arrays, .figure
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ if TYPE_CHECKING:
     from autograd_cli.expr.nodes import Expr
     from autograd_cli.report.model import Report
 
-__all__ = ["Session", "__version__", "compare", "parse"]
+__all__ = ["Session", "__version__", "compare", "parse", "sweep"]
 
 
 def __getattr__(name: str) -> Any:
-    """``autograd_cli.Session`` without importing the worker machinery up front."""
+    """``autograd_cli.Session`` and ``autograd_cli.sweep`` without importing the
+    worker and sweep machinery up front."""
     if name == "Session":
         from autograd_cli.execution.warm import Session
 
         return Session
+    if name == "sweep":  # autograd_cli.sweep(...): see comparison/api.py
+        from autograd_cli.comparison.api import sweep
+
+        return sweep
     raise AttributeError(f"module 'autograd_cli' has no attribute {name!r}")
 
 

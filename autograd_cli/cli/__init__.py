@@ -39,6 +39,7 @@ def cli() -> None:
       gradcheck "x*y + sin(x*y)" --at x=1,y=2 --wrt y --dtype float64
       gradcheck "x*y + sin(x*y)" --at x=1,y=2 --order 2 --wrt x --wrt y --mode both
       gradcheck backends
+      gradcheck diff old.json new.json --format markdown
 
     \b
     Exit codes:
@@ -300,3 +301,38 @@ def suite_command(
     sys.exit(suites.exit_code(results))
 
 
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=Path), metavar="OLD.json")
+@click.argument("new", type=click.Path(path_type=Path), metavar="NEW.json")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
+              default="table", show_default=True,
+              help="Output format; markdown fits a pull-request comment.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the output to FILE instead of stdout.")
+def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
+    """Compare two JSON reports of the same check (before and after an upgrade).
+
+    \b
+      gradcheck "tanh(x)" --at 3 --format json -o old.json
+      (upgrade a framework)
+      gradcheck "tanh(x)" --at 3 --format json -o new.json
+      gradcheck diff old.json new.json --format markdown
+
+    Each row is same (bitwise the same derivative), changed (other bits, same
+    verdict), better or worse (ok < inaccurate < wrong < could not run), added or
+    removed. Exit code 1 when a row got worse, 2 when the files cannot be compared.
+    """
+    from autograd_cli.cli.output import terminal_width
+    from autograd_cli.report import diff as diffs
+
+    if output is not None:
+        check_writable(output)
+    try:
+        found = diffs.compare(diffs.load(old), diffs.load(new), str(old), str(new))
+    except diffs.NotComparable as error:
+        fail(f"error: {error}")
+    color = fmt == "table" and output is None and sys.stdout.isatty()
+    write_output(diffs.render(found, fmt, color=color, width=terminal_width(output)), output)
+    sys.exit(found.exit_code)

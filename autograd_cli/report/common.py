@@ -114,3 +114,10 @@ class Judged:
     @property
     def ok(self) -> bool:
         return self.exit_code == EXIT_OK
+
+    def _repr_html_(self) -> str:
+        """The report as a notebook shows it: the table, verdicts coloured by tier
+        (:mod:`autograd_cli.report.html`)."""
+        from autograd_cli.report.html import report_html
+
+        return report_html(self)

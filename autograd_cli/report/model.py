@@ -3,8 +3,10 @@ exit code (the rule shared with sweeps lives in :mod:`.common`)."""
 
 from __future__ import annotations
 
+import platform
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from autograd_cli.comparison.verdicts import Tolerance
 from autograd_cli.core.statuses import FAILURE_STATUSES, INACCURATE, SPECIAL_STATUSES, WRONG
@@ -16,6 +18,31 @@ from autograd_cli.report.common import (
     tier_of,
     tolerance_dict,
 )
+
+
+class _Versioned(Protocol):
+    backend: str
+    version: str | None
+
+
+def produced_by(rows: Iterable[_Versioned], device: str) -> dict[str, Any]:
+    """What produced a report (its JSON ``produced_by``): gradcheck's version, Python's,
+    the platform, and each backend's version as its rows name it (null: not installed),
+    so ``gradcheck diff`` can say what changed between two reports."""
+    from autograd_cli import __version__
+
+    frameworks: dict[str, str | None] = {}
+    for row in rows:
+        if frameworks.get(row.backend) is None:
+            frameworks[row.backend] = row.version
+    return {
+        "gradcheck": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "device": device,
+        "frameworks": frameworks,
+    }
 
 
 @dataclass
@@ -214,6 +241,7 @@ class Report(Judged):
             "strict": self.strict,
             "warnings": list(self.warnings),
             "config_files": list(self.config_files),
+            "produced_by": produced_by(self.rows, self.device),
             "results": [self._result(row) for row in self.rows],
         }
 

@@ -9,6 +9,7 @@ from typing import Any
 from autograd_cli.comparison.verdicts import Tolerance
 from autograd_cli.core.statuses import FAILURE_STATUSES, OVERFLOW, SPECIAL_STATUSES, UNDERFLOW
 from autograd_cli.report.common import JSON_SCHEMA_VERSION, Judged, json_number, tolerance_dict
+from autograd_cli.report.model import produced_by
 
 
 @dataclass
@@ -284,6 +285,7 @@ class SweepReport(Judged):
                 for part in parts
                 for run in part.special_points
             ],
+            "produced_by": produced_by(self.rows, self.device),
             "results": [row.to_dict() for row in self.rows],
         }
 
