@@ -15,7 +15,7 @@ FRAMEWORKS := torch==2.13.0 tensorflow-cpu jax
 EXAMPLE := "2*x**3+4*x**2+5*x+6" --at 0.5
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint unit smoke fuzz bench lock test-latest clean
+.PHONY: run test lint unit smoke dist-check fuzz bench lock test-latest clean
 
 # The locked packages, in a venv made afresh whenever the lock changes, so nothing
 # from an earlier install lingers; then a check that pip sees exactly the lock.
@@ -48,6 +48,10 @@ unit: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/gradcheck suite configs/smoke.toml --junit gradcheck.xml
+
+# The wheel, built and installed into a fresh venv outside the repository, runs.
+dist-check: $(STAMP)
+	bash .ci/dist-check
 
 # Refresh the lock on purpose: resolve the frameworks and pyproject.toml's dependencies
 # (with [dev]) to their newest releases in a throwaway venv and freeze what it holds.
