@@ -123,22 +123,42 @@ def check(**given: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def backends_command(fmt: str) -> None:
-    """List the backends: installed or not, version, how to install. Imports no framework."""
+    """List the backends: installed or not, version, how to install, and where each comes
+    from (built in, or the plugin package and its version). Imports no framework."""
     import json
 
-    from autograd_cli.backends import REGISTRY, backend_class
+    from autograd_cli.backends import (
+        NOTES,
+        REGISTRY,
+        SOURCES,
+        Source,
+        backend_class,
+        load_problem,
+    )
 
     rows = []
     for name in REGISTRY:
-        cls = backend_class(name)
-        installed = cls.is_installed()
-        rows.append({
-            "backend": name,
-            "installed": installed,
-            "version": cls.version() if installed else None,
-            "method": cls.method,
-            "install": None if installed else cls.install_hint,
-        })
+        source = SOURCES.get(name, Source("unknown", None, REGISTRY[name]))
+        row: dict[str, Any] = {"backend": name, "installed": False, "version": None,
+                               "method": "", "install": None}
+        try:
+            cls = backend_class(name)
+            reason = load_problem(name)
+            installed = cls.is_installed()
+            row.update({
+                "installed": installed,
+                "version": cls.version() if installed else None,
+                "method": cls.method,
+                "install": None if installed or reason else cls.install_hint,
+            })
+        except Exception as exc:  # a plugin's class may fail any way: a row, not a traceback
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        row.update({"source": source.name, "source_version": source.version,
+                    "reason": reason})
+        rows.append(row)
+    for note in NOTES:
+        click.echo(f"note: {note}", err=True)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -146,15 +166,16 @@ def backends_command(fmt: str) -> None:
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("backend", "installed", "version", "method", "install"):
+    for column in ("backend", "installed", "version", "method", "install", "source"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             str(row["backend"]),
-            "yes" if row["installed"] else "no",
+            "unavailable" if row["reason"] else "yes" if row["installed"] else "no",
             str(row["version"] or "—"),
             str(row["method"]),
-            str(row["install"] or ""),
+            str(row["reason"] or row["install"] or ""),
+            " ".join(str(part) for part in (row["source"], row["source_version"]) if part),
         )
     Console(width=160, highlight=False, no_color=not sys.stdout.isatty()).print(table)
 
