@@ -83,7 +83,7 @@ def worst_ulps(result: CaseResult) -> float | None:
 
 
 def _summary_rows(results: Sequence[CaseResult]) -> list[dict[str, Any]]:
-    from autograd_cli.report.render import format_ulps
+    from autograd_cli.report.cells import format_ulps
 
     several = len({r.case.suite for r in results}) > 1
     rows = []
