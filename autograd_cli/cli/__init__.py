@@ -207,6 +207,9 @@ def backends_command(fmt: str) -> None:
               help="Summary format; json holds every case's full report.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the output to FILE instead of stdout.")
+@click.option("--baseline", type=click.Path(path_type=Path), metavar="OLD.json",
+              help="Compare each case with the same case of a suite JSON from an earlier "
+              "run (--format json); exit 1 if one got worse.")
 @click.pass_context
 def suite_command(
     ctx: click.Context,
@@ -225,6 +228,7 @@ def suite_command(
     strict: bool,
     fmt: str,
     output: Path | None,
+    baseline: Path | None,
 ) -> None:
     """Run the cases of suite FILEs (TOML): a line per case on stderr, then a summary.
 
@@ -234,7 +238,8 @@ def suite_command(
 
     Options from the command line or the environment (--backends, --timeout, --strict)
     override every case; the config file's settings sit under the suite's [defaults].
-    The exit code is the worst case's: 3 > 1 > 0.
+    The exit code is the worst case's: 3 > 1 > 0; with --baseline, at least 1 when a
+    case got worse than in the baseline.
     """
     from click.core import ParameterSource
 
@@ -285,6 +290,14 @@ def suite_command(
     for path, option in ((output, "--output"), (junit, "--junit")):
         if path is not None:
             check_writable(path, option)
+    old_suite: dict[str, Any] | None = None
+    if baseline is not None:
+        from autograd_cli.report import diff as diffs
+
+        try:
+            old_suite = diffs.load_suite_baseline(baseline)
+        except diffs.NotComparable as error:
+            fail(f"error: --baseline: {error}")
     for note in dict.fromkeys(note for case in cases for note in case.notes):
         click.echo(f"note: {note}", err=True)
     if not cases:
@@ -319,7 +332,16 @@ def suite_command(
         report(suites.not_run(cases, finished, stop.signum), stop.signum)
         raise
     report(results)
-    sys.exit(suites.exit_code(results))
+    code = suites.exit_code(results)
+    if old_suite is not None:
+        import json
+
+        compared = diffs.compare_suites(old_suite, json.loads(
+            suites.render_json(loaded, results, selection, config_files=found.files)))
+        for line in compared.lines():
+            click.echo(line, err=True)
+        code = max(code, compared.exit_code)
+    sys.exit(code)
 
 
 

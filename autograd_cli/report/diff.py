@@ -471,3 +471,129 @@ def render(diff: Diff, fmt: str, *, color: bool = False, width: int | None = Non
     if fmt == "table":
         return render_table(diff, color=color, width=width)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+# ----------------------------------------------------------------------- suites
+
+def _report_problem(data: Any) -> str | None:
+    """Why a case's report in a suite JSON is no comparable report, or None."""
+    if not isinstance(data, dict) or "schema_version" not in data:
+        return "not a gradcheck JSON report"
+    if data["schema_version"] != JSON_SCHEMA_VERSION:
+        return (f"report schema_version {data['schema_version']!r}; diff reads version "
+                f"{JSON_SCHEMA_VERSION} (run the suite again with this gradcheck)")
+    results = data.get("results")
+    if (not isinstance(results, list) or not isinstance(data.get("expression"), str)
+            or not all(isinstance(r, dict) and "backend" in r and "status" in r
+                       for r in results)):
+        return "not a gradcheck JSON report"
+    return None
+
+
+def case_key(case: dict[str, Any]) -> str:
+    """A case of a suite JSON by its node id, ``suite::id``."""
+    return f"{case.get('suite')}::{case.get('id')}"
+
+
+def load_suite_baseline(path: Path) -> dict[str, Any]:
+    """A suite JSON (``gradcheck suite ... --format json``) read from ``path``;
+    NotComparable with one line when it is missing, not JSON, or no suite JSON."""
+    from autograd_cli.suite.output import JSON_SCHEMA_VERSION as SUITE_SCHEMA_VERSION
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotComparable(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotComparable(f"{path}: is a folder") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise NotComparable(f"{path}: cannot be read ({error})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotComparable(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    cases = data.get("cases") if isinstance(data, dict) else None
+    if (not isinstance(data, dict) or "schema_version" not in data
+            or not isinstance(cases, list) or "results" in data):
+        raise NotComparable(f"{path}: not a gradcheck suite JSON report "
+                            "(write one with 'gradcheck suite FILE --format json')")
+    if data["schema_version"] != SUITE_SCHEMA_VERSION:
+        raise NotComparable(f"{path}: suite schema_version {data['schema_version']!r}; "
+                            f"this gradcheck reads version {SUITE_SCHEMA_VERSION} "
+                            "(run the suite again with this gradcheck)")
+    for case in cases:
+        if not isinstance(case, dict) or not isinstance(case.get("id"), str):
+            raise NotComparable(f"{path}: not a gradcheck suite JSON report "
+                                "(a case without an id)")
+        report = case.get("report")
+        if report is not None and (problem := _report_problem(report)) is not None:
+            raise NotComparable(f"{path}: case {case_key(case)}: {problem}")
+    return data
+
+
+@dataclass
+class SuiteDiff:
+    """Each case of a suite run against the same case of a baseline suite run."""
+
+    diffs: dict[str, Diff] = field(default_factory=dict)
+    worse: list[str] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    #: Cases whose reports compare different things (another expression): id -> why.
+    changed_definition: dict[str, str] = field(default_factory=dict)
+    #: Cases with no report on one side (the case could not run): id -> why.
+    not_compared: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.worse else 0
+
+    def lines(self) -> list[str]:
+        """The regression summary for stderr: a line per case that got worse, one per
+        case that could not be compared, the new and missing cases, then the counts."""
+        found = [f"regression: {key}: {summary(self.diffs[key])}" for key in self.worse]
+        found += [f"baseline: {key}: changed definition ({why})"
+                  for key, why in self.changed_definition.items()]
+        found += [f"baseline: {key}: not compared ({why})"
+                  for key, why in self.not_compared.items()]
+        found += [f"baseline: {key}: new (not in the baseline)" for key in self.new]
+        found += [f"baseline: {key}: missing (in the baseline, not run now)"
+                  for key in self.missing]
+        found.append(f"baseline: {len(self.diffs)} "
+                     f"{'case' if len(self.diffs) == 1 else 'cases'} compared, "
+                     f"{len(self.worse)} worse, {len(self.new)} new, "
+                     f"{len(self.missing)} missing")
+        return found
+
+
+def compare_suites(old_suite: dict[str, Any], new_suite: dict[str, Any]) -> SuiteDiff:
+    """Match the cases of two suite JSONs by ``suite::id`` and :func:`compare` each
+    pair's reports; a case in only one is new or missing, a pair comparing different
+    things a changed definition, neither a regression."""
+    olds: dict[str, dict[str, Any]] = {}
+    for case in old_suite.get("cases") or []:
+        olds.setdefault(case_key(case), case)
+    news: dict[str, dict[str, Any]] = {}
+    for case in new_suite.get("cases") or []:
+        news.setdefault(case_key(case), case)
+    found = SuiteDiff()
+    for key, case in news.items():
+        before = olds.get(key)
+        if before is None:
+            found.new.append(key)
+            continue
+        old_report, new_report = before.get("report"), case.get("report")
+        if old_report is None or new_report is None:
+            side = "the baseline" if old_report is None else "this run"
+            found.not_compared[key] = f"no report in {side}"
+            continue
+        try:
+            diff = compare(old_report, new_report, "baseline", "this run")
+        except NotComparable as error:
+            found.changed_definition[key] = str(error)
+            continue
+        found.diffs[key] = diff
+        if diff.exit_code:
+            found.worse.append(key)
+    found.missing = [key for key in olds if key not in news]
+    return found
