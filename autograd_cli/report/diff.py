@@ -47,8 +47,8 @@ def rank(status: str) -> int:
     return {INACCURATE: 1, WRONG: 2}.get(status, 0)
 
 
-def load(path: Path) -> dict[str, Any]:
-    """A point or sweep report read from ``path``; NotComparable with one line if not."""
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``; NotComparable with one line when it is missing or not JSON."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -61,6 +61,12 @@ def load(path: Path) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise NotComparable(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    return data
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A point or sweep report read from ``path``; NotComparable with one line if not."""
+    data = _read_json(path)
     if not isinstance(data, dict) or "schema_version" not in data:
         raise NotComparable(f"{path}: not a gradcheck JSON report "
                             "(write one with --format json)")
@@ -500,18 +506,7 @@ def load_suite_baseline(path: Path) -> dict[str, Any]:
     NotComparable with one line when it is missing, not JSON, or no suite JSON."""
     from autograd_cli.suite.output import JSON_SCHEMA_VERSION as SUITE_SCHEMA_VERSION
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotComparable(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise NotComparable(f"{path}: is a folder") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotComparable(f"{path}: cannot be read ({error})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise NotComparable(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    data = _read_json(path)
     cases = data.get("cases") if isinstance(data, dict) else None
     if (not isinstance(data, dict) or "schema_version" not in data
             or not isinstance(cases, list) or "results" in data):
