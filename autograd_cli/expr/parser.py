@@ -41,7 +41,7 @@ from autograd_cli.expr.constant_values import (
 )
 from autograd_cli.expr.diagnostics import Refusals, diagnose
 from autograd_cli.expr.errors import ExpressionError, describe, short
-from autograd_cli.expr.functions import CONSTANTS, FUNCTIONS
+from autograd_cli.expr.functions import ALIASES, CONSTANTS, FUNCTIONS, Param
 from autograd_cli.expr.limits import (
     DEPTH_WEIGHTS,
     MAX_DEPTH,
@@ -300,6 +300,7 @@ class _Converter(Refusals):
             self.juxtaposition(whole, callee.expr.span)
         fspan = self.span(func)
         name = self.identifier(func.id, fspan)
+        name = ALIASES.get(name, name)
         if name not in FUNCTIONS:
             self.unknown_function(name, fspan, whole)
         spec = FUNCTIONS[name]
@@ -307,25 +308,60 @@ class _Converter(Refusals):
             self.fail(
                 self.span(kw),
                 "keyword arguments are not supported",
-                f"write {name}(x), with arguments in order",
+                f"write {spec.signature()}, with arguments in order",
             )
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 self.fail(self.span(arg), "starred arguments (*args) are not supported")
-        if len(node.args) != spec.arity:
+        if not spec.required <= len(node.args) <= spec.most:
             got = len(node.args) or "none"
-            plural = "" if spec.arity == 1 else "s"
-            params = ", ".join("xyzw"[: spec.arity])
+            count = str(spec.most)
+            if spec.required < spec.most:
+                count = f"{spec.required} to {spec.most}"
+            plural = "" if spec.most == 1 else "s"
             self.fail(
                 whole,
-                f"{name} takes {spec.arity} argument{plural}, got {got}",
-                f"usage: {name}({params}), the {spec.meaning}",
+                f"{name} takes {count} argument{plural}, got {got}",
+                f"usage: {spec.signature()}, the {spec.meaning}",
             )
         weight = DEPTH_WEIGHTS.get(name, 1)
         self.weighted = self.weighted or weight > 1
-        args = tuple(self.convert(arg, depth + weight) for arg in node.args)
-        expr = Call(name, tuple(a.expr for a in args), whole)
-        return self.add(expr, args, lambda *values: call_value(name, list(values)))
+        args = tuple(self.convert(arg, depth + weight) for arg in node.args[: spec.arity])
+        params = tuple(
+            self.parameter(name, spec.params[i], arg, depth + weight)
+            for i, arg in enumerate(node.args[spec.arity :])
+        )
+        end = Span(whole.end - 1, whole.end - 1)
+        defaults = tuple(
+            Num(p.default, format_value(float(p.default)), end)
+            for p in spec.params[len(params) :]
+            if p.default is not None
+        )
+        expr = Call(name, (*(a.expr for a in args), *params, *defaults), whole)
+        return self.add(
+            expr,
+            args,
+            lambda *values: call_value(
+                name, [*values, *(float(p.value) for p in (*params, *defaults))]
+            ),
+        )
+
+    def parameter(self, func: str, param: Param, node: ast.expr, depth: int) -> Num:
+        """A parameter is a number, optionally signed: it is a constant of the op
+        (``negative_slope``), not an input that derivatives flow through."""
+        built = self.convert(node, depth + 1)
+        expr = built.expr
+        sign = 1
+        while isinstance(expr, Unary):
+            sign = -sign if expr.op == "neg" else sign
+            expr = expr.operand
+        if not isinstance(expr, Num):
+            self.fail(
+                built.expr.span,
+                f"{func}'s {param.name} must be a number",
+                f"write {FUNCTIONS[func].signature()} with numbers for its parameters",
+            )
+        return Num(sign * expr.value, self.src(built.expr.span), built.expr.span)
 
 
 _HANDLERS: dict[type[ast.AST], Callable[[_Converter, Any, int], _Built]] = {

@@ -35,8 +35,17 @@ def lower(expr: Expr, ops: Mapping[str, Callable[..., T]], env: Mapping[str, T])
     if isinstance(expr, Binary):
         return ops[expr.op](lower(expr.left, ops, env), lower(expr.right, ops, env))
     if isinstance(expr, Call):
-        return ops[expr.func](*(lower(arg, ops, env) for arg in expr.args))
+        inputs, params = split_args(expr)
+        return ops[expr.func](*(lower(arg, ops, env) for arg in inputs), *params)
     raise TypeError(f"not an expression node: {expr!r}")
+
+
+def split_args(call: Call) -> tuple[tuple[Expr, ...], tuple[Fraction, ...]]:
+    """A call's expression inputs and its numeric parameters (exact, defaults filled in
+    by the parser): ops receive the lowered inputs, then the parameters as Fractions."""
+    arity = FUNCTIONS[call.func].arity
+    params = tuple(arg.value for arg in call.args[arity:] if isinstance(arg, Num))
+    return call.args[:arity], params
 
 
 def missing_ops(ops: Mapping[str, Any]) -> set[str]:
