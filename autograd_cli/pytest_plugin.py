@@ -2,7 +2,9 @@
 
 Registered as the ``pytest11`` entry point ``gradcheck``, so pytest loads it wherever
 gradcheck is installed (``-p no:gradcheck`` turns it off). It collects every suite file
-named ``gradcheck_*.toml`` in the paths pytest searches, one item per case (per dtype),
+named ``gradcheck_*.toml`` in the paths pytest searches, and those the project
+configuration lists (``suites = ["tests/derivatives.toml"]`` in ``[tool.gradcheck]``),
+one item per case (per dtype),
 named by the case's id: ``gradcheck_smoke.toml::sine [float32]``. So ``-k``, ``-x``,
 ``-m gradcheck`` and ``--junitxml`` work on cases as on any test. A case is run and
 judged by the suite machinery (:func:`autograd_cli.suite.run.run_case`), exactly as
@@ -17,6 +19,7 @@ frameworks and SymPy load only when a case runs, so unrelated test runs pay noth
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +47,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
-    if file_path.name.startswith(PREFIX) and file_path.suffix == SUFFIX:
+    if file_path.suffix != SUFFIX:
+        return None
+    if file_path.name.startswith(PREFIX) or file_path.resolve() in _listed(file_path.parent):
         return SuiteFile.from_parent(parent, path=file_path)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _listed(folder: Path) -> frozenset[Path]:
+    """The suite files named by ``suites = [...]`` in the project configuration in
+    force for ``folder`` (``[tool.gradcheck]`` or gradcheck.toml); a configuration that
+    cannot be read lists none here (its error shows when a suite file loads it)."""
+    from autograd_cli.suite.config import ConfigError, project_config
+
+    try:
+        found = project_config(start=folder)
+    except ConfigError:
+        return frozenset()
+    return frozenset(path.resolve() for path in found.suites)
 
 
 class SuiteFile(pytest.File):

@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def reports() -> dict[str, str]:
     """Two point runs and two sweeps of the same check, as JSON text."""
-    found = {}
-    for name, args in (("point", POINT_ARGS), ("point2", POINT_ARGS),
-                       ("sweep", SWEEP_ARGS), ("sweep2", SWEEP_ARGS)):
-        result = _run(*args)
+    runs = {"point": POINT_ARGS, "point2": POINT_ARGS, "sweep": SWEEP_ARGS, "sweep2": SWEEP_ARGS}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = dict(zip(runs, pool.map(lambda args: _run(*args), runs.values()), strict=True))
+    for result in done.values():
         assert result.returncode == 0, result.stderr
-        found[name] = result.stdout
-    return found
+    return {name: result.stdout for name, result in done.items()}
 
 
 def _write(folder: Path, name: str, data: dict[str, Any] | str) -> str:

@@ -247,7 +247,7 @@ def test_the_folder_removed_mid_run_is_exit_4(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = ("tanh(x)", "--range", "-5", "5", "--num", "3000001", "--backends", "analytic",
+    args = ("tanh(x)", "--range", "-5", "5", "--num", "1000001", "--backends", "analytic",
             "--format", "csv", "-o", str(folder / "big.csv"))
     process = subprocess.Popen([str(GRADCHECK), *args], stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -106,3 +106,22 @@ def test_assert_derivatives_agree() -> None:
     with pytest.raises(AssertionError, match="inaccurate") as caught:
         assert_derivatives_agree("tanh(x)", at=3, backends="analytic,torch", max_ulps=1)
     assert "FAIL" in str(caught.value) and "torch" in str(caught.value)
+
+
+def test_suites_listed_in_the_project_configuration_are_collected(demo: pytest.Pytester) -> None:
+    (demo.path / "checks").mkdir()
+    (demo.path / "checks" / "derivatives.toml").write_text(DEMO.replace("demo", "listed"))
+    (demo.path / "checks" / "unlisted.toml").write_text(DEMO)
+    demo.makepyprojecttoml('[tool.gradcheck]\nsuites = ["checks/derivatives.toml"]\n')
+    result = demo.runpytest_subprocess(*PLUGIN, "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["checks/derivatives.toml::square", "gradcheck_demo.toml::square"])
+    assert "unlisted" not in result.stdout.str()
+    result.assert_outcomes()
+
+
+def test_a_bad_suites_key_is_refused(tmp_path) -> None:
+    from autograd_cli.suite.config import ConfigError, load_config
+
+    (tmp_path / "gradcheck.toml").write_text("suites = 3\n")
+    with pytest.raises(ConfigError, match="suites: expected a list of strings"):
+        load_config(tmp_path / "gradcheck.toml")

@@ -342,6 +342,9 @@ class ProjectConfig:
     path: Path | None
     settings: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: ``suites = ["tests/derivatives.toml"]``: suite files the pytest plugin collects
+    #: whatever their name, resolved against the configuration's folder.
+    suites: tuple[Path, ...] = ()
 
     @property
     def files(self) -> list[str]:
@@ -449,7 +452,17 @@ def load_config(path: Path) -> ProjectConfig:
                 hint="a project configuration holds plain keys (dtype = \"float64\"); "
                 "cases belong in a suite file run with 'gradcheck suite FILE'",
             )
-    return ProjectConfig(path, validate_table(data, PROJECT_KEYS, path, where))
+    data = dict(data)
+    listed = data.pop("suites", None)
+    suites: tuple[str, ...] = ()
+    if listed is not None:
+        try:
+            suites = names(listed)
+        except Invalid as error:
+            place = f"{where}: suites" if where else "suites"
+            raise ConfigError(path, str(error), where=place, hint=error.hint) from None
+    settings = validate_table(data, PROJECT_KEYS, path, where)
+    return ProjectConfig(path, settings, suites=tuple(path.parent / name for name in suites))
 
 
 def project_config(explicit: Path | None = None, start: Path | None = None) -> ProjectConfig:
