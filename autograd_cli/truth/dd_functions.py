@@ -88,6 +88,9 @@ def _functions() -> dict[str, DDFunction]:
         DDFunction("exp", np.exp, lambda u, y: y, same, 1.5),
         DDFunction("log", np.log, lambda u, y: one / u, lambda u, y, d: d * d, 1.5, low=0.0,
                    open_edges=True),
+        DDFunction("log1p", np.log1p, lambda u, y: one / (one + u), lambda u, y, d: d * d, 2.0,
+                   low=-1.0, open_edges=True),
+        DDFunction("expm1", np.expm1, lambda u, y: y + one, lambda u, y, d: d, 2.0),
     )
     return {f.name: f for f in table}
 
@@ -174,10 +177,10 @@ def apply_function(function: DDFunction, x: Value, *, in_mpmath: bool) -> Value:
     edges = [straddles(x, edge) for edge in (function.low, function.high) if math.isfinite(edge)]
     if function.open_edges:
         edges += [x.hi == edge for edge in (function.low, function.high) if math.isfinite(edge)]
-    return _finish(hi, lo, err, nan, any_flag(x.unsure, *edges))
+    return finish(hi, lo, err, nan, any_flag(x.unsure, *edges))
 
 
-def _finish(hi: Arr, lo: Arr, err: Arr, nan: Arr, unsure: Arr) -> Value:
+def finish(hi: Arr, lo: Arr, err: Arr, nan: Arr, unsure: Arr) -> Value:
     """A function's value with NaN where the domain says so, and points outside
     float64's comfortable range (overflow, a low word lost to underflow) left to mpmath."""
     if nan is not None:
@@ -196,7 +199,9 @@ def _mpmath_apply(name: str, x: Value) -> tuple[Arr, Arr]:
     import mpmath
     import sympy
 
-    function = mpmath_ops.mpmath_functions()[getattr(sympy, name)]
+    from autograd_cli.truth.sympy_functions import extra
+
+    function = mpmath_ops.mpmath_functions()[getattr(sympy, name, None) or getattr(extra(), name)]
     hi_in = np.atleast_1d(np.asarray(x.hi, dtype=np.float64))
     lo_in = np.broadcast_to(np.asarray(x.lo, dtype=np.float64), hi_in.shape)
     hi, lo = np.empty(hi_in.shape), np.empty(hi_in.shape)
@@ -252,7 +257,7 @@ def power(base: Value, exponent: Value, *, in_mpmath: bool) -> Value:
     zero_value = base_zero & (e - e_width > 0)
     hi, lo = np.where(zero_value, 0.0, hi), np.where(zero_value, 0.0, lo)
     err = np.where(zero_value, 0.0, err)
-    return _finish(hi, lo, err, nan, unsure)
+    return finish(hi, lo, err, nan, unsure)
 
 
 def _mpmath_power(base: Value, exponent: Value) -> tuple[Arr, Arr]:

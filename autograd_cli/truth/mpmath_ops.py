@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from autograd_cli.truth.mp_special import special_functions
+
 if TYPE_CHECKING:
     import sympy
 
@@ -176,6 +178,7 @@ def mpmath_functions() -> dict[Any, Callable[..., Any]]:
     table: dict[Any, Callable[..., Any]] = {k: guarded(v) for k, v in plain.items()}
     table[sympy.DiracDelta] = _dirac_delta
     table[sympy.Heaviside] = _heaviside
+    table.update(special_functions())
     return table
 
 

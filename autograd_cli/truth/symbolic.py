@@ -84,6 +84,83 @@ def sympy_ops() -> dict[str, Callable[..., Any]]:
         "sqrt": sympy.sqrt,
         "abs": sympy.Abs,
         "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
+        **_special_ops(),
+    }
+
+
+def _rational(value: Fraction) -> sympy.Rational:
+    import sympy
+
+    return sympy.Rational(value.numerator, value.denominator)
+
+
+def _special_ops() -> dict[str, Callable[..., Any]]:
+    """The ML and special functions. Kinks are Max/Min, whose derivatives are
+    Heaviside(u, 1/2): at a kink or a tie the reference gives the midpoint of the
+    one-sided derivatives, as sign(0) = 0 does for abs (the point is labelled
+    non-differentiable by :mod:`autograd_cli.domain` either way); a second derivative
+    there is DiracDelta, NaN. Parameters arrive as exact Fractions after the inputs."""
+    import sympy
+
+    from autograd_cli.expr.functions import SELU_ALPHA, SELU_SCALE
+    from autograd_cli.truth.sympy_functions import extra
+
+    x = extra()
+    zero, half = sympy.Integer(0), sympy.Rational(1, 2)
+
+    def elu(a: Any, alpha: Fraction) -> Any:
+        return sympy.Max(a, zero) + _rational(alpha) * x.expm1(sympy.Min(a, zero))
+
+    def relu6(a: Any) -> Any:
+        return sympy.Min(sympy.Max(a, zero), 6)
+
+    def gelu(a: Any) -> Any:
+        # x/2*(1 + erf(x/sqrt(2))) as x/2*erfc(-x/sqrt(2)): 1 + erf cancels to an exact
+        # 0 at every precision for x < -20, erfc does not (SymPy would rewrite erfc(-u)
+        # as 2 - erfc(u) if it evaluated).
+        return a / 2 * sympy.erfc(-a / sympy.sqrt(2), evaluate=False)
+
+    def gelu_tanh(a: Any) -> Any:
+        # x/2*(1 + tanh(u)) is x/(1 + exp(-2u)): the same function, without the
+        # cancellation of 1 + tanh(u) for negative x.
+        u = sympy.sqrt(2 / sympy.pi) * (a + sympy.Rational(44715, 10**6) * a**3)
+        return a / (1 + sympy.exp(-2 * u))
+
+    return {
+        "asinh": sympy.asinh,
+        "acosh": sympy.acosh,
+        "atanh": sympy.atanh,
+        "log1p": x.log1p,
+        "expm1": x.expm1,
+        "rsqrt": lambda a: _sympy_pow(a, -half),
+        "square": lambda a: _sympy_pow(a, sympy.Integer(2)),
+        "sign": sympy.sign,
+        "floor": x.floor,
+        "atan2": sympy.atan2,
+        "hypot": lambda a, b: sympy.sqrt(a**2 + b**2),
+        "minimum": sympy.Min,
+        "maximum": sympy.Max,
+        "clip": lambda a, lo, hi: sympy.Min(sympy.Max(a, _rational(lo)), _rational(hi)),
+        "xlogy": x.xlogy,
+        "sinc": x.sinc,
+        "erf": sympy.erf,
+        "erfc": sympy.erfc,
+        "erfinv": sympy.erfinv,
+        "lgamma": x.lgamma,
+        "digamma": lambda a: sympy.polygamma(0, a),
+        "log_sigmoid": lambda a: -x.log1p(sympy.exp(-a)),
+        "softplus": lambda a: x.log1p(sympy.exp(a)),
+        "relu": lambda a: sympy.Max(a, zero),
+        "relu6": relu6,
+        "leaky_relu": lambda a, slope: sympy.Max(a, zero) + _rational(slope) * sympy.Min(a, zero),
+        "elu": elu,
+        "selu": lambda a: _rational(SELU_SCALE) * elu(a, SELU_ALPHA),
+        "silu": lambda a: a / (1 + sympy.exp(-a)),
+        "gelu": gelu,
+        "gelu_tanh": gelu_tanh,
+        "softsign": lambda a: a / (1 + sympy.Abs(a)),
+        "hard_sigmoid": lambda a: relu6(a + 3) / 6,
+        "mish": lambda a: a * sympy.tanh(x.log1p(sympy.exp(a))),
     }
 
 
@@ -127,5 +204,27 @@ def format_sympy(e: sympy.Basic) -> str:
 
         def _print_Abs(self, expr: Any) -> str:
             return f"abs({self._print(expr.args[0])})"
+
+        def _print_Max(self, expr: Any) -> str:
+            return self._pairwise("maximum", expr.args)
+
+        def _print_Min(self, expr: Any) -> str:
+            return self._pairwise("minimum", expr.args)
+
+        def _pairwise(self, name: str, args: Any) -> str:
+            text = self._print(args[0])
+            for arg in args[1:]:
+                text = f"{name}({text}, {self._print(arg)})"
+            return text
+
+        def _print_polygamma(self, expr: Any) -> str:
+            n, arg = expr.args
+            if n == 0:
+                return f"digamma({self._print(arg)})"
+            return f"polygamma({self._print(n)}, {self._print(arg)})"
+
+        def _print_sinc_derivative(self, expr: Any) -> str:
+            n, arg = expr.args
+            return f"sinc{chr(39) * int(n)}({self._print(arg)})"
 
     return str(_Printer().doprint(e))

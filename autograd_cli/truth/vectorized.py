@@ -66,6 +66,7 @@ from autograd_cli.truth.double_double import (
     two_prod,
     two_sum,
 )
+from autograd_cli.truth.vectorized_special import erf_complement, special_node
 
 if TYPE_CHECKING:
     import sympy
@@ -170,6 +171,9 @@ class Program:
         if name in ("sign", "heaviside") or (name == "diracdelta" and len(e.args) == 1):
             operands = [self._node(a) for a in e.args]
             return self._emit(e, lambda inputs, *xs, k=name: step_function(k, *xs), *operands)
+        found = special_node(self, e)
+        if found is not None:
+            return found
         raise Unsupported(f"no vectorized rule for SymPy's {type(e).__name__}")
 
     def _pow(self, e: sympy.Pow) -> int:
@@ -180,6 +184,11 @@ class Program:
         if isinstance(exponent, sympy.Integer):
             n = int(exponent)
             return self._emit(e, lambda inputs, x: integer_power(x, n), base)
+        if isinstance(exponent, sympy.Rational) and exponent.q == 2 and abs(exponent.p) > 1:
+            # x**(k/2) as sqrt(x)**k: no powl; 0**(-k/2) is NaN either way
+            root = self._emit(("sqrt", e.base), lambda inputs, x: sqrt(x), base)
+            k = int(exponent.p)
+            return self._emit(e, lambda inputs, x: integer_power(x, k), root)
         if exponent == sympy.S.Half:
             return self._emit(e, lambda inputs, x: sqrt(x), base)
         if exponent == -sympy.S.Half:
@@ -224,6 +233,9 @@ def _rewrite(e: sympy.Basic) -> sympy.Basic:
         return e
     args = [_rewrite(a) for a in e.args]
     if isinstance(e, sympy.Add):
+        complemented = erf_complement(args)
+        if complemented is not None:
+            return sympy.Add(*complemented, evaluate=False)
         for term in args:
             if not isinstance(term, sympy.Mul):
                 continue
