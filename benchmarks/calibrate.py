@@ -1,7 +1,7 @@
 """Calibrate the verdict tiers on a corpus: how many rows each tier holds per backend
 and dtype, and the largest error still called ``ok``.
 
-Runs the real frameworks in this process (no workers) over: the test corpus (every
+Runs the real frameworks in this process (no workers) over: the test corpora (every
 function and operator of the grammar at points inside its domain), orders 1 to 4 of
 its one-variable cases, identities whose terms cancel, and sweeps of every function
 over wide ranges; in float16, bfloat16, float32 and float64. ``python
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import numpy as np
-from corpus import CORPUS
+from corpus import CORPUS, ML_CORPUS
 
 from autograd_cli.comparison import sweep
 from autograd_cli.comparison.points import run_check
@@ -49,6 +49,21 @@ SWEEPS = (
     ("sqrt(x)", ("0.0001", "10000")), ("abs(x)", ("-100", "100")),
     ("sigmoid(x)", ("-30", "30")), ("x**3 - 3*x", ("-100", "100")),
     ("exp(-x**2/2)", ("-10", "10")), ("log(1 + exp(x))", ("-30", "30")),
+    # the ML and special functions (issue 14); kinks, ties, jumps and poles are labelled
+    ("log1p(x)", ("-0.999", "1000")), ("expm1(x)", ("-80", "80")), ("erf(x)", ("-6", "6")),
+    ("erfc(x)", ("-6", "25")), ("erfinv(x)", ("-0.999", "0.999")),
+    ("lgamma(x)", ("-9.99", "50")), ("digamma(x)", ("-9.99", "50")),
+    ("asinh(x)", ("-1000", "1000")), ("acosh(x)", ("1.001", "1000")),
+    ("atanh(x)", ("-0.999", "0.999")), ("softplus(x)", ("-30", "30")),
+    ("log_sigmoid(x)", ("-30", "30")), ("relu(x)", ("-10", "10")), ("relu6(x)", ("-10", "10")),
+    ("leaky_relu(x, 0.2)", ("-10", "10")), ("elu(x)", ("-20", "20")),
+    ("selu(x)", ("-20", "20")), ("silu(x)", ("-30", "30")), ("gelu(x)", ("-10", "10")),
+    ("gelu_tanh(x)", ("-10", "10")), ("softsign(x)", ("-100", "100")),
+    ("hard_sigmoid(x)", ("-10", "10")), ("mish(x)", ("-30", "30")),
+    ("clip(x, -1, 1)", ("-3", "3")), ("sinc(x)", ("-10", "10")),
+    ("sign(x)*x + floor(x)*x", ("-5", "5")), ("square(x) + rsqrt(x)", ("0.0001", "100")),
+    ("atan2(x, 1.5)", ("-100", "100")), ("hypot(x, 2)", ("-100", "100")),
+    ("xlogy(x, 2.5)", ("-10", "10")), ("minimum(x, 1) + maximum(x, -1)", ("-10", "10")),
 )
 
 
@@ -72,7 +87,7 @@ class Tally:
 
 
 def run_points(tally: Tally, orders: int) -> None:
-    for case in CORPUS:
+    for case in (*CORPUS, *ML_CORPUS):  # a framework without an op: unsupported, not tallied
         names = case.variables
         size = len(next(iter(case.points.values())))
         at = [",".join(f"{n}={case.points[n][i]!r}" for n in names) if len(names) > 1

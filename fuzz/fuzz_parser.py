@@ -5,7 +5,8 @@ grammar, a coverage-guided fuzzer instead grows inputs that reach new branches o
 ``ast.parse``, our diagnosis of syntax errors, literal sizing and the constant
 estimates. The contract checked for any bytes (decoded as UTF-8 with replacement):
 ``parse`` returns a tree or raises ExpressionError, nothing else; an error's span lies
-in the text and renders; every node's span re-parses to the same subtree. Anything else
+in the text and renders; every node's span re-parses to the same subtree, and every
+call's parameters are numbers (given: their signed literal; omitted: the default). Anything else
 is a crash, and so is an input slower than libFuzzer's ``-timeout``.
 
     .venv/bin/pip install atheris
@@ -30,6 +31,7 @@ if str(ROOT) not in sys.path:
 
 def check(data: bytes) -> None:
     """Raise (AssertionError or whatever escaped) when ``data`` breaks the contract."""
+    from autograd_cli.expr.functions import FUNCTIONS
     from autograd_cli.expr.nodes import Binary, Call, Num, Unary
     from autograd_cli.expr.parser import ExpressionError, parse
 
@@ -45,12 +47,35 @@ def check(data: bytes) -> None:
         return getattr(node, "name", None)
 
     def walk(node: object) -> list[object]:
+        """Nodes whose span is their own text: a call's inputs, not its parameters."""
         found = [node]
+        args = getattr(node, "args", ())
+        if isinstance(node, Call):
+            args = args[: FUNCTIONS[node.func].arity]
         for child in (getattr(node, "operand", None), getattr(node, "left", None),
-                      getattr(node, "right", None), *getattr(node, "args", ())):
+                      getattr(node, "right", None), *args):
             if child is not None:
                 found += walk(child)
         return found
+
+    def number(node: object) -> object:
+        if isinstance(node, Unary):
+            value = number(node.operand)
+            return -value if node.op == "neg" else value  # type: ignore[operator]
+        assert isinstance(node, Num), node
+        return node.value
+
+    def parameters(text: str, call: Call) -> None:
+        """Given parameters span their signed literal; defaults are empty spans at ')'."""
+        spec = FUNCTIONS[call.func]
+        params = call.args[spec.arity :]
+        assert len(params) == len(spec.params), call
+        for param, arg in zip(spec.params, params, strict=True):
+            assert isinstance(arg, Num), arg
+            if arg.span.start == arg.span.end:
+                assert arg.span.start == call.span.end - 1 and arg.value == param.default
+            else:
+                assert number(parse(text[arg.span.start : arg.span.end])) == arg.value
 
     text = data.decode("utf-8", "replace")
     try:
@@ -66,6 +91,8 @@ def check(data: bytes) -> None:
         assert 0 <= span.start < span.end <= len(text), (span, len(text))
         again = parse(text[span.start : span.end])
         assert shape(again) == shape(node), (text[span.start : span.end], node)
+        if isinstance(node, Call):
+            parameters(text, node)
 
 
 def main() -> None:

@@ -92,6 +92,17 @@ def test_nesting_depth_weighs_sigmoid() -> None:
     assert "nested too deeply" in message and "sigmoid counts as 5 levels" in message
 
 
+@pytest.mark.parametrize(("template", "name"), [("softplus({})", "softplus"),
+                                                ("atan2({}, 1)", "atan2"),
+                                                ("leaky_relu({}, -0.5)", "leaky_relu")])
+def test_nesting_depth_weighs_the_ml_functions(template: str, name: str) -> None:
+    """Each weighted function is named in the hint, with its weight; a function of two
+    inputs or with parameters nests through its first input."""
+    weight = parser.DEPTH_WEIGHTS[name]
+    message = refuse(nested(template, parser.MAX_DEPTH // weight + 1), "--at", "1")
+    assert f"{name} counts as {weight} levels" in message
+
+
 def balanced_sum(leaves: int) -> str:
     if leaves == 1:
         return "x"
@@ -273,7 +284,9 @@ def deepest(template: str) -> str:
         text = template.format(text)
 
 
-@pytest.mark.parametrize("template", ["sigmoid({})", "log2({})", "({})**-1.5", "exp(-({}))"])
+@pytest.mark.parametrize("template", ["sigmoid({})", "log2({})", "({})**-1.5", "exp(-({}))",
+                                      "softplus({})", "atan2({}, 1.5)", "xlogy(2, {})",
+                                      "clip({}, -1, 2)", "maximum({}, 1)"])
 def test_deepest_admitted_expressions_stay_under_the_recursion_limit(template: str) -> None:
     """The depth limit and its weights were measured against sympy.diff's recursion;
     the deepest expression of each costly kind must still get its exact derivative."""

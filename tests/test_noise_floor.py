@@ -3,17 +3,21 @@
 Every claim is checked against real float32 arithmetic: a derivative evaluated as
 written, each primitive correctly rounded (computed in float64, rounded once), must
 land within the floor of the exact derivative; and answers that are really wrong
-(0 for sigmoid'(20), 1 - tanh² at 3) must land outside it.
+(0 for sigmoid'(20), 1 - tanh² at 3) must land outside it. The ML functions: the jets
+carry every function's exact derivative, the composed activations' kernels (PyTorch's
+formulas) stay within their floor, and a kink or jump within rounding owes its jump.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import mpmath
 import numpy as np
 import pytest
+from corpus import ML_CORPUS, Case
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +26,9 @@ from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.parser import parse
 from autograd_cli.expr.walk import lower
 from autograd_cli.truth import reference
-from autograd_cli.truth.noise_floor import Floor, _Arith, _Floors, directions_of, noise_floor
+from autograd_cli.truth.floor_arith import FloorArith
+from autograd_cli.truth.floor_jets import JetFloors
+from autograd_cli.truth.noise_floor import Floor, directions_of, floor_ops, noise_floor
 
 U32 = 2.0**-24
 
@@ -323,22 +329,37 @@ def test_rounded_exponent_is_owed_its_error() -> None:
 
 def _jet_value(text: str, x: float, directions: tuple[str, ...], exact: bool) -> float:
     """The derivative the jets carry (not the floor), in either arithmetic."""
-    arith = _Arith(exact)
+    arith = FloorArith(exact)
     with mpmath.workprec(80):
-        floors = _Floors(arith, len(directions), "float64")
+        floors = JetFloors(arith, len(directions), "float64")
         env = {"x": floors.seed(np.array([x]), "x", directions)}
-        jet = lower(parse(text), floors.ops(), env)
+        jet = lower(parse(text), floor_ops(floors), env)
         return float(arith.to_float(jet.c[floors.full])[0])
 
 
+def call_of(name: str, arg: str) -> str:
+    """A call of ``name`` on ``arg`` (and on x/2 + 1.1 for a second input), defined and
+    away from every kink at x = 0.7, with the table's default parameters."""
+    if name == "acosh":
+        arg = f"{arg} + 1"
+    if name == "clip":
+        return f"clip({arg}, -1, 1)"
+    if FUNCTIONS[name].arity == 2:
+        return f"{name}({arg}, x/2 + 1.1)"
+    return f"{name}({arg})"
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
-@pytest.mark.parametrize("order", [1, 2, 3, 4])
-@pytest.mark.parametrize("exact", [False, True])
-def test_jets_carry_the_right_derivative(name: str, order: int, exact: bool) -> None:
-    text = f"{name}(x*x/3 + 0.2) * (x + 1)**-2 + x**x"
-    directions = ("x",) * order
-    truth = float(exact_derivative(text, {"x": [0.7]}, directions)[0])
-    assert _jet_value(text, 0.7, directions, exact) == pytest.approx(truth, rel=1e-11)
+def test_jets_carry_the_right_derivative(name: str) -> None:
+    """Orders 1 to 4, in both arithmetics (one exact reference for all of them)."""
+    text = f"{call_of(name, 'x*x/3 + 0.2')} * (x + 1)**-2 + x**x"
+    labels = tuple(",".join("x" * order) for order in range(1, 5))
+    truths = reference(parse(text), {"x": np.array([0.7])}, labels).derivatives
+    for order, key in enumerate(labels, 1):
+        truth = float(truths[key][0])
+        for exact in (False, True):
+            found = _jet_value(text, 0.7, ("x",) * order, exact)
+            assert found == pytest.approx(truth, rel=1e-11), (order, exact)
 
 
 def test_directions_of() -> None:
@@ -359,7 +380,7 @@ def test_literals_are_held_as_the_dtype_rounds_them(dtype: str) -> None:
     rng = np.random.default_rng(1)
     values = rng.standard_normal(500) * 10.0 ** rng.integers(-45, 39, 500)
     values = np.concatenate([values, [1e-50, 3e-39, 65504.0, 65519.9, 65520.0, 1e-8]])
-    floors = _Floors(_Arith(False), 1, dtype)
+    floors = JetFloors(FloorArith(False), 1, dtype)
     expected = np.asarray(round_to(values, dtype)).astype(np.float64)
     held = [floors.held(Fraction(v)) for v in values]
     found = np.array(
@@ -369,3 +390,169 @@ def test_literals_are_held_as_the_dtype_rounds_them(dtype: str) -> None:
         ]
     )
     np.testing.assert_array_equal(found, expected)
+
+
+# --- the ML and special functions ------------------------------------------------------
+
+_NEW_POINTS = {"x": [f32(v) for v in (0.3, 1.7, 2.9)], "y": [f32(v) for v in (-1.1, 0.4, 2.2)]}
+
+
+@pytest.mark.parametrize(
+    ("text", "directions"),
+    [
+        ("gelu(x)*erf(x) + softplus(x) - log_sigmoid(-x) + erfc(x)", ("x", "x")),
+        ("lgamma(x + 3) + digamma(x + 2) + expm1(x) + log1p(x)", ("x", "x", "x")),
+        ("atan2(y, x) + hypot(x, y)*xlogy(x, y*y)", ("x", "y")),
+        ("clip(x, -1, 2) + leaky_relu(x - 1, 0.2) + elu(x - 2, 1.5) + relu6(4*x)", ("x",)),
+        ("sinc(x) + erfinv(x/4) + asinh(x) + acosh(x + 1) + atanh(x/4) + rsqrt(x)", ("x", "x")),
+        ("mish(x) + gelu_tanh(x) + selu(x - 1) + silu(x) + softsign(x) + hard_sigmoid(x)", ("x",)),
+        ("minimum(x, y)*maximum(x*x, y) + square(x) + sign(x)*floor(3*x)", ("x", "y")),
+    ],
+)
+def test_new_functions_points_and_sweeps_agree(text: str, directions: tuple[str, ...]) -> None:
+    sweep = floor_of(text, _NEW_POINTS, directions)
+    exact = floor_of(text, _NEW_POINTS, directions, exact=True)
+    assert np.all(sweep.floor > 0) and np.all(np.isfinite(sweep.floor))
+    np.testing.assert_allclose(sweep.floor, exact.floor, rtol=0.01)
+
+
+def _typical(name: str) -> str:
+    """``name`` at a typical argument 0.5*x + 0.1 (in the domain for x in [0.3, 1.2])."""
+    spec = FUNCTIONS[name]
+    arg = "x + 1.5" if name == "acosh" else "0.5*x + 0.1"
+    args = [arg, "x/2 + 1"][: spec.arity]
+    required = ["-2", "2"][: sum(p.default is None for p in spec.params)]
+    return f"{name}({', '.join(args + required)})"
+
+
+_SMOOTH = sorted(set(FUNCTIONS) - {"sign", "floor", "relu", "relu6", "abs", "hard_sigmoid"})
+
+
+@pytest.mark.parametrize("name", _SMOOTH)
+def test_floor_is_a_few_roundings_of_the_derivative(name: str) -> None:
+    """At typical points the floor is positive and a few units of the dtype's rounding
+    of the derivative's size (more for a composition such as gelu_tanh, never 1000)."""
+    text = _typical(name)
+    xs = [f32(v) for v in (0.3, 0.7, 1.2)]
+    truth = np.abs(exact_derivative(text, {"x": xs}, ("x",)).astype(np.float64))
+    for dtype, u in (("float32", U32), ("float64", 2.0**-53)):
+        floor = floor_of(text, {"x": xs}, dtype=dtype).floor
+        assert np.all(floor > 0), (name, dtype, floor)
+        assert np.all(floor <= 64 * u * np.maximum(truth, 1.0)), (name, dtype, floor / u, truth)
+
+
+def test_floor_scales_with_the_dtype_for_special_functions() -> None:
+    for text in ("erf(x)", "lgamma(x)", "erfinv(x/2)", "atan2(x, 0.5)"):
+        f32_, f64_ = (
+            floor_of(text, {"x": [1.25]}, dtype=dt).floor[0] for dt in ("float32", "float64")
+        )
+        assert f32_ / f64_ == pytest.approx(2.0**29, rel=1e-6), text
+
+
+@pytest.mark.parametrize(
+    ("text", "near", "far"),
+    [
+        ("relu(x - 0.1)", 0.1, 0.5),  # x - 0.1 is rounded: its sign is uncertain at 0.1
+        ("leaky_relu(x - 0.1, 0.2)", 0.1, 0.5),
+        ("elu(x - 0.1, 2)", 0.1, 0.5),
+        ("clip(x - 0.1, -1, 0.4)", 0.5, 0.3),
+        ("maximum(x - 0.1, 0.0)", 0.1, 0.5),
+        ("abs(x - 0.1)", 0.1, 0.5),
+    ],
+)
+def test_a_kink_within_rounding_owes_the_jump(text: str, near: float, far: float) -> None:
+    """Where the rounded argument may sit on either side of a kink, a framework may
+    legitimately take either side's derivative: the floor owes the jump; away from the
+    kink it owes a rounding."""
+    floors = floor_of(text, {"x": [f32(near), f32(far)]}).floor
+    assert floors[0] >= 0.8 and floors[1] < 1e-6, (text, floors)
+
+
+def test_a_jump_within_rounding_owes_its_height() -> None:
+    # floor(10*x) at x = 0.3 (float32 0.30000001): 10*x rounds to 3.0000002 or 3
+    found = floor_of("floor(10*x)*x", {"x": [f32(0.3), f32(0.35)]}).floor
+    assert found[0] >= 1 and found[1] < 1e-5
+    assert floor_of("sign(x - 0.1)*x", {"x": [f32(0.1)]}).floor[0] >= 1
+
+
+# The derivative kernels of the composed activations as PyTorch writes them (aten's
+# GeluKernel, silu/mish backward), in float32 with correctly rounded primitives and local
+# derivatives: the floor of the composition must cover them at every point (the model
+# owes every rounding of the composition, and no cancelling local derivative).
+_SQRT1_2 = np.float32(math.sqrt(0.5))
+_ALPHA = np.float32(2 / math.sqrt(math.pi) * math.sqrt(0.5) * 0.5)
+_BETA = np.float32(math.sqrt(2) * 2 / math.sqrt(math.pi) * 0.5)
+_KAPPA = np.float32(0.044715)
+erf32 = rounded(lambda v: math.erf(v))
+sigmoid32 = rounded(lambda v: 1 / (1 + math.exp(-v)))
+softplus32 = rounded(lambda v: math.log1p(math.exp(v)) if v < 30 else v)
+
+
+def _gelu_grad(x: np.float32) -> np.float32:
+    cdf = np.float32(0.5) * (np.float32(1) + erf32(x * _SQRT1_2))
+    pdf = exp32(np.float32(-0.5) * x * x) * _ALPHA
+    return cdf + x * pdf
+
+
+def _gelu_tanh_grad(x: np.float32, *, naive: bool = False) -> np.float32:
+    """aten's formula; its tanh' is 1 - t*t, which cancels in the tails (``naive``):
+    the model owes a correctly rounded sech² and does not excuse that."""
+    x_sq = x * x
+    inner = _BETA * (x + _KAPPA * x_sq * x)
+    t = tanh32(inner)
+    left, right = np.float32(0.5) * x, np.float32(1) + t
+    slope = np.float32(1) - t * t if naive else sech2_32(inner)
+    right_derivative = slope * _BETA * (np.float32(1) + np.float32(3) * _KAPPA * x_sq)
+    return np.float32(0.5) * right + left * right_derivative
+
+
+def _silu_grad(x: np.float32) -> np.float32:
+    s = sigmoid32(x)
+    return s * (np.float32(1) + x * (np.float32(1) - s))
+
+
+def _mish_grad(x: np.float32) -> np.float32:
+    """aten's formula, with tanh' correctly rounded (sech², not 1 - t*t: see gelu_tanh)."""
+    sp = softplus32(x)
+    return tanh32(sp) + x * sigmoid32(x) * sech2_32(sp)
+
+
+@pytest.mark.parametrize(
+    ("text", "kernel"),
+    [
+        ("gelu(x)", _gelu_grad),
+        ("gelu_tanh(x)", _gelu_tanh_grad),
+        ("silu(x)", _silu_grad),
+        ("mish(x)", _mish_grad),
+    ],
+)
+def test_composed_activations_kernels_stay_within_the_floor(
+    text: str, kernel: Callable[[np.float32], np.float32]
+) -> None:
+    xs = np.float32(np.linspace(-6, 6, 97))
+    points = {"x": xs.astype(np.float64).tolist()}
+    truth = exact_derivative(text, points, ("x",)).astype(np.float64)
+    floor = floor_of(text, points).floor
+    with np.errstate(all="ignore"):
+        computed = np.array([float(kernel(x)) for x in xs])
+    error = np.abs(computed - truth)
+    assert np.all(error <= floor), (text, xs[np.argmax(error - floor)])
+
+
+def test_a_cancelling_tanh_derivative_in_gelu_tanh_is_not_excused() -> None:
+    x = np.float32(-5)
+    truth = float(exact_derivative("gelu_tanh(x)", {"x": [float(x)]}, ("x",))[0])
+    floor = floor_of("gelu_tanh(x)", {"x": [float(x)]}).floor[0]
+    assert abs(float(_gelu_tanh_grad(x)) - truth) <= floor
+    assert abs(float(_gelu_tanh_grad(x, naive=True)) - truth) > 10 * floor
+
+
+@pytest.mark.parametrize("case", ML_CORPUS, ids=[c.text for c in ML_CORPUS])
+def test_ml_corpus_floors_are_finite_in_both_arithmetics(case: Case) -> None:
+    """At every corpus point (in each function's domain, off its kinks), in float32."""
+    inputs = {k: v.astype(np.float64) for k, v in case.inputs("float32").items()}
+    for name in case.variables:
+        sweep = noise_floor(case.expr, inputs, (name,), "float32")
+        exact = noise_floor(case.expr, inputs, (name,), "float32", exact=True)
+        assert np.all(np.isfinite(sweep.floor)) and np.all(sweep.floor > 0), sweep.floor
+        np.testing.assert_allclose(sweep.floor, exact.floor, rtol=0.01)

@@ -15,8 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_cli.expr import FUNCTIONS, parse, variables
+from autograd_cli.expr.constant_values import format_value
+from autograd_cli.expr.functions import ALIASES, SELU_ALPHA
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Span, Unary, Var
 from autograd_cli.expr.parser import (
+    DEPTH_WEIGHTS,
     MAX_DEPTH,
     MAX_EXPONENT,
     MAX_LENGTH,
@@ -40,14 +43,42 @@ def shape(expr: Expr) -> Any:
 
 
 def walk(expr: Expr) -> list[Expr]:
+    """Every node whose span is its own text: a call's parameters are not (a default has
+    an empty span, ``-0.5`` is one number), see :func:`check_parameters`."""
     children: tuple[Expr, ...] = ()
     if isinstance(expr, Unary):
         children = (expr.operand,)
     elif isinstance(expr, Binary):
         children = (expr.left, expr.right)
     elif isinstance(expr, Call):
-        children = expr.args
+        children = expr.args[: FUNCTIONS[expr.func].arity]
     return [expr, *(n for c in children for n in walk(c))]
+
+
+def number_of(expr: Expr) -> Fraction:
+    """A signed literal's value: -(+0.5) is -1/2."""
+    if isinstance(expr, Unary):
+        return -number_of(expr.operand) if expr.op == "neg" else number_of(expr.operand)
+    assert isinstance(expr, Num), expr
+    return expr.value
+
+
+def check_parameters(text: str, expr: Expr) -> None:
+    """Each call's parameters are numbers: given ones span their (signed) literal,
+    omitted ones are the default, with an empty span at the closing parenthesis."""
+    for node in walk(expr):
+        if not isinstance(node, Call):
+            continue
+        spec = FUNCTIONS[node.func]
+        params = node.args[spec.arity :]
+        assert len(params) == len(spec.params), node
+        for param, arg in zip(spec.params, params, strict=True):
+            assert isinstance(arg, Num), arg
+            if arg.span.start == arg.span.end:
+                assert arg.span.start == node.span.end - 1 and text[arg.span.start] == ")"
+                assert arg.value == param.default
+            else:
+                assert number_of(parse(text[arg.span.start : arg.span.end])) == arg.value
 
 
 def error(text: str) -> ExpressionError:
@@ -103,10 +134,60 @@ def test_constants_are_const_nodes() -> None:
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_each_function(name: str) -> None:
-    text = f"{name}(x)"
-    assert parse(text) == Call(
-        name, (Var("x", Span(len(name) + 1, len(name) + 2)),), Span(0, len(text))
-    )
+    """Its inputs (x, then y) and its required parameters; defaults are filled in."""
+    spec = FUNCTIONS[name]
+    inputs = ["x", "y"][: spec.arity]
+    required = [str(-1 - 2 * i) for i, p in enumerate(spec.params) if p.default is None]
+    text = f"{name}({', '.join(inputs + required)})"
+    args: list[Expr] = []
+    at = len(name) + 1
+    for piece in inputs + required:
+        span = Span(at, at + len(piece))
+        args.append(Var(piece, span) if piece in inputs else Num(Fraction(piece), piece, span))
+        at += len(piece) + 2
+    end = Span(len(text) - 1, len(text) - 1)
+    for param in spec.params[len(required) :]:
+        assert param.default is not None
+        args.append(Num(param.default, format_value(float(param.default)), end))
+    assert parse(text) == Call(name, tuple(args), Span(0, len(text)))
+
+
+def test_parameters_are_signed_numbers_and_defaults_are_filled() -> None:
+    assert shape(parse("leaky_relu(x)")) == ("leaky_relu", "x", Fraction(1, 100))
+    assert shape(parse("leaky_relu(x, 0.2)")) == ("leaky_relu", "x", Fraction(1, 5))
+    assert shape(parse("elu(x, -1.5)")) == ("elu", "x", Fraction(-3, 2))
+    assert shape(parse("clip(x, -(1), +2e0)")) == ("clip", "x", -1, 2)
+    assert shape(parse("clip(x - 1, - 0.5, --3)")) == ("clip", ("sub", "x", 1), Fraction(-1, 2), 3)
+    assert shape(parse("atan2(y, x)")) == ("atan2", "y", "x")
+    assert shape(parse("selu(x)")) == ("selu", "x")  # its constants are no parameters
+    assert SELU_ALPHA > 1
+    text = "elu(x, -0.5)"
+    param = parse(text).args[1]  # type: ignore[attr-defined]
+    assert param == Num(Fraction(-1, 2), "-0.5", Span(7, 11))
+    default = parse("elu(x)").args[1]  # type: ignore[attr-defined]
+    assert default == Num(Fraction(1), "1", Span(5, 5))  # at the closing parenthesis
+    assert variables(parse("leaky_relu(x, 0.3) + clip(y, -1, 1)")) == ("x", "y")
+
+
+@pytest.mark.parametrize(("alias", "name"), sorted(ALIASES.items()))
+def test_aliases_parse_as_the_function_they_name(alias: str, name: str) -> None:
+    inputs = ", ".join(["x", "y"][: FUNCTIONS[name].arity])
+    required = [str(i) for i, p in enumerate(FUNCTIONS[name].params) if p.default is None]
+    text = f"{alias}({', '.join([inputs, *required])})"
+    assert shape(parse(text)) == shape(parse(text.replace(alias, name, 1)))
+    assert {"swish", "clamp", "logsigmoid", "hardsigmoid"} <= set(ALIASES)
+
+
+def test_parameters_and_inputs_count_toward_the_limits() -> None:
+    times = (MAX_DEPTH - 1) // DEPTH_WEIGHTS["leaky_relu"]  # a parameter is an input's level
+    deep = "leaky_relu(" * times + "x" + ", 0.1)" * times
+    assert shape(parse(deep))[0] == "leaky_relu"
+    too_deep = error("leaky_relu(" * (times + 1) + "x" + ", 0.1)" * (times + 1))
+    assert "nested too deeply" in too_deep.message
+    assert too_deep.hint is not None and too_deep.hint.startswith("leaky_relu counts as 2")
+    # clip(x, 1, 2) is 4 nodes (the call, x and its two parameters), and a + each
+    assert parse(balanced_sum(MAX_NODES // 5, "clip(x, 1, 2)"))
+    assert "too large" in error(balanced_sum(MAX_NODES // 5 + 1, "clip(x, 1, 2)")).message
 
 
 def test_variables_in_order_of_appearance() -> None:
@@ -181,7 +262,39 @@ XOR = "'^' is not a power here (in Python it is bitwise xor)"
 # text, message, caret start, caret end, hint (None: no hint line)
 # fmt: off
 ERRORS: list[tuple[str, str, int, int, str | None]] = [
-    ("sinn(x) + 1", "unknown function 'sinn'", 0, 4, f"did you mean sin, sinh or asin? {KNOWN}"),
+    ("sinn(x) + 1", "unknown function 'sinn'", 0, 4, f"did you mean sin, sinh or sinc? {KNOWN}"),
+    ("gammaln(x)", "unknown function 'gammaln'", 0, 7, f"did you mean lgamma or digamma? {KNOWN}"),
+    ("loggamma(x)", "unknown function 'loggamma'", 0, 8,
+     f"did you mean lgamma or digamma? {KNOWN}"),
+    ("psi(x)", "unknown function 'psi'", 0, 3, f"did you mean digamma or sin? {KNOWN}"),
+    ("arcsinh(x)", "unknown function 'arcsinh'", 0, 7,
+     f"did you mean asinh, sinh or asin? {KNOWN}"),
+    ("hardtanh(x)", "unknown function 'hardtanh'", 0, 8,
+     f"did you mean clip, atanh, tanh or atan? hardtanh(x) is clip(x, -1, 1). {KNOWN}"),
+    ("max(x, y)", "unknown function 'max'", 0, 3,
+     f"did you mean maximum? maximum(x, y) is the larger of two values. {KNOWN}"),
+    ("min(x, 0)", "unknown function 'min'", 0, 3,
+     f"did you mean minimum or sin? minimum(x, y) is the smaller of two values. {KNOWN}"),
+    ("leaky_relu(x, y)", "leaky_relu's negative_slope must be a number", 14, 15,
+     "write leaky_relu(x, negative_slope=0.01) with numbers for its parameters"),
+    ("elu(x, 2*3)", "elu's alpha must be a number", 7, 10,
+     "write elu(x, alpha=1) with numbers for its parameters"),
+    ("clip(x, -1, pi)", "clip's hi must be a number", 12, 14,
+     "write clip(x, lo, hi) with numbers for its parameters"),
+    ("clip(x, 1)", "clip takes 3 arguments, got 2", 0, 10,
+     "usage: clip(x, lo, hi), the x clipped to [lo, hi]"),
+    ("leaky_relu(x, 0.1, 2)", "leaky_relu takes 1 to 2 arguments, got 3", 0, 21,
+     "usage: leaky_relu(x, negative_slope=0.01), the leaky rectified linear unit"),
+    ("atan2(x)", "atan2 takes 2 arguments, got 1", 0, 8,
+     "usage: atan2(y, x), the two-argument inverse tangent"),
+    ("relu(x, 2)", "relu takes 1 argument, got 2", 0, 10,
+     "usage: relu(x), the rectified linear unit"),
+    ('gelu(x, approximate="tanh")', "keyword arguments are not supported", 8, 26,
+     "for the tanh approximation write gelu_tanh(x); gelu(x) is the exact erf form"),
+    ("leaky_relu(x, negative_slope=0.2)", "keyword arguments are not supported", 14, 32,
+     "parameters are positional: write leaky_relu(x, 0.2)"),
+    ("clip(x, hi=1, lo=-2)", "keyword arguments are not supported", 8, 12,
+     "parameters are positional: write clip(x, -2, 1)"),
     ("ln(x)", "unknown function 'ln'", 0, 2, f"did you mean log? {KNOWN}"),
     ("x(2)", "'x' is not a function", 0, 1, f"to multiply, write x*(2). {KNOWN}"),
     ("pi(x)", "'pi' is a constant, not a function", 0, 2, "did you mean pi*(x)?"),
@@ -349,11 +462,11 @@ def test_depth_limit_admits_its_own_depth() -> None:
     assert shape(parse(deepest))[0] == "sin"
 
 
-def balanced_sum(leaves: int) -> str:
+def balanced_sum(leaves: int, leaf: str = "x") -> str:
     if leaves == 1:
-        return "x"
+        return leaf
     half = leaves // 2
-    return f"({balanced_sum(half)}+{balanced_sum(leaves - half)})"
+    return f"({balanced_sum(half, leaf)}+{balanced_sum(leaves - half, leaf)})"
 
 
 def test_node_limit() -> None:
@@ -416,6 +529,11 @@ OVERFLOW = "this constant overflows: its value is beyond the float64 range (abou
         ("x*exp(1000)", 2, 11),
         ("1e300/1e-10 + x", 0, 11),
         ("-cosh(800)", 1, 10),
+        ("x + square(1e200)", 4, 17),
+        ("expm1(710)*x", 0, 10),
+        ("x*lgamma(1e307)", 2, 15),
+        ("hypot(1e308, 2e307*8) + x", 0, 21),
+        ("x - softplus(1e300)*1e10", 4, 24),
     ],
 )
 def test_overflowing_constant_subtree(text: str, start: int, end: int) -> None:
@@ -426,7 +544,22 @@ def test_overflowing_constant_subtree(text: str, start: int, end: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2**1023", "10**-400", "x*1e308*10", "1/0 + x", "log(-1)", "sqrt(-2)*x", "sigmoid(-1000)"],
+    [
+        "2**1023",
+        "10**-400",
+        "x*1e308*10",
+        "1/0 + x",
+        "log(-1)",
+        "sqrt(-2)*x",
+        "sigmoid(-1000)",
+        "erfinv(1)*x",  # a pole, not an overflow: the backends say inf
+        "lgamma(-2) + x",
+        "digamma(0)*x",
+        "xlogy(0, 0) + x",
+        "gelu_tanh(1e300)*x",  # its x**3 overflows inside, its value does not
+        "rsqrt(0)*x",
+        "clip(1e308, -1, 1)*1e308*x",
+    ],
 )
 def test_constants_that_do_not_overflow_are_kept(text: str) -> None:
     assert isinstance(parse(text), (Binary, Call))
@@ -458,6 +591,7 @@ def check_total(text: str) -> None:
         return
     for node in walk(expr):
         assert 0 <= node.span.start < node.span.end <= len(text)
+    check_parameters(text, expr)
 
 
 @settings(max_examples=300, deadline=None)
@@ -482,6 +616,9 @@ ATOMS = [
     "e",
     "sin",
     "exp",
+    "leaky_relu",
+    "clip",
+    "atan2",
     "(",
     ")",
     "+",
@@ -520,10 +657,24 @@ def expressions() -> st.SearchStrategy[str]:
             lambda t: f"({t[0]}{t[1]}{t[2]})"
         )
         unary = st.tuples(st.sampled_from(["-", "+"]), inner).map(lambda t: t[0] + t[1])
-        call = st.tuples(st.sampled_from(sorted(FUNCTIONS)), inner).map(lambda t: f"{t[0]}({t[1]})")
+        call = st.tuples(st.sampled_from(sorted(FUNCTIONS)), inner, inner, PARAMS).map(call_text)
         return binary | unary | call
 
     return st.recursive(leaves, extend, max_leaves=12)
+
+
+#: Parameter lists drawn for calls: the table's defaults fill whatever is left out.
+PARAMS = st.lists(st.sampled_from(["-1", "0.5", "2", "-0.25", "1e-2", "+3", "- 1.5"]), max_size=2)
+
+
+def call_text(drawn: tuple[str, str, str, list[str]]) -> str:
+    """A valid call of ``name`` on the drawn inputs and as many drawn parameters as it
+    takes (at least the required ones)."""
+    name, a, b, params = drawn
+    spec = FUNCTIONS[name]
+    required = sum(p.default is None for p in spec.params)
+    given = [*params, "-2", "3"][: max(required, min(len(params), len(spec.params)))]
+    return f"{name}({', '.join([a, b][: spec.arity] + given)})"
 
 
 @settings(max_examples=150, deadline=None)
@@ -536,3 +687,4 @@ def test_every_span_reparses_to_the_same_subtree(text: str) -> None:
         return
     for node in walk(expr):
         assert shape(parse(text[node.span.start : node.span.end])) == shape(node)
+    check_parameters(text, expr)

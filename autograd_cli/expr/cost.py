@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Unary, Var
 
 #: Sizes saturate here: far beyond any limit, and it keeps the integers small.
@@ -40,8 +41,12 @@ CAP = 10**30
 
 #: A function's own derivatives of order 0..4, as SymPy writes them (expanded), each as
 #: (terms, other nodes, occurrences of the argument): ``tan''(t) = 2*tan(t)**3 +
-#: 2*tan(t)`` is (2, 9, 2). Measured with ``sympy.expand(sympy.diff(f(t), t, m))``. Of
-#: the terms only 0 matters: SymPy keeps such a sum whole, as one factor.
+#: 2*tan(t)`` is (2, 9, 2). Measured with ``sympy.expand(sympy.diff(f(t), t, m))`` on
+#: the exact reference's own lowering (:func:`autograd_cli.truth.symbolic.sympy_ops`,
+#: default parameters, clip at (-1, 1)); a function of two inputs f(t, s) has, per
+#: order, the largest of its partials (occurrences: of the input that occurs most, as
+#: both inputs are sized together, see :meth:`_Walk.inputs`). Of the terms only 0
+#: matters: SymPy keeps such a sum whole, as one factor.
 _FUNCTIONS: dict[str, tuple[tuple[int, int, int], ...]] = {
     "sin": ((1, 1, 1), (1, 1, 1), (1, 3, 1), (1, 3, 1), (1, 1, 1)),
     "cos": ((1, 1, 1), (1, 3, 1), (1, 3, 1), (1, 1, 1), (1, 1, 1)),
@@ -59,6 +64,40 @@ _FUNCTIONS: dict[str, tuple[tuple[int, int, int], ...]] = {
     "sqrt": ((1, 2, 1), (1, 4, 1), (1, 4, 1), (1, 4, 1), (1, 4, 1)),
     "abs": ((1, 1, 1), (1, 1, 1), (1, 3, 1), (1, 4, 1), (1, 4, 1)),
     "sigmoid": ((1, 7, 1), (1, 8, 2), (2, 26, 5), (3, 44, 9), (4, 71, 14)),
+    "asinh": ((1, 1, 1), (1, 6, 1), (1, 20, 4), (2, 53, 9), (2, 73, 14)),
+    "acosh": ((1, 1, 1), (1, 9, 2), (2, 51, 10), (3, 100, 21), (4, 197, 44)),
+    "atanh": ((1, 1, 1), (1, 8, 1), (1, 12, 3), (2, 31, 6), (2, 39, 9)),
+    "expm1": ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+    "log1p": ((1, 1, 1), (1, 4, 1), (1, 10, 2), (1, 14, 3), (1, 18, 4)),
+    "rsqrt": ((1, 2, 1), (1, 4, 1), (1, 4, 1), (1, 4, 1), (1, 4, 1)),
+    "square": ((1, 2, 1), (1, 2, 1), (1, 1, 0), (0, 1, 0), (0, 1, 0)),
+    "sign": ((1, 1, 1), (1, 3, 1), (1, 4, 1), (1, 4, 1), (1, 4, 1)),
+    "floor": ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+    "sinc": ((1, 1, 1), (1, 2, 1), (1, 2, 1), (1, 2, 1), (1, 2, 1)),
+    "erf": ((1, 1, 1), (1, 10, 1), (1, 10, 2), (2, 23, 3), (2, 23, 4)),
+    "erfc": ((1, 1, 1), (1, 10, 1), (1, 10, 2), (2, 23, 3), (2, 23, 4)),
+    "erfinv": ((1, 1, 1), (1, 9, 1), (1, 10, 2), (2, 25, 3), (2, 27, 4)),
+    "lgamma": ((1, 1, 1), (1, 2, 1), (1, 2, 1), (1, 2, 1), (1, 2, 1)),
+    "digamma": ((1, 2, 1), (1, 2, 1), (1, 2, 1), (1, 2, 1), (1, 2, 1)),
+    "softplus": ((1, 2, 1), (1, 7, 2), (2, 23, 5), (3, 43, 9), (4, 68, 14)),
+    "log_sigmoid": ((1, 6, 1), (1, 5, 1), (2, 18, 3), (3, 35, 6), (4, 59, 10)),
+    "relu": ((1, 2, 1), (1, 2, 1), (1, 1, 1), (1, 2, 1), (1, 2, 1)),
+    "relu6": ((1, 4, 1), (1, 11, 2), (2, 22, 4), (3, 34, 7), (5, 58, 12)),
+    "leaky_relu": ((2, 7, 2), (2, 9, 2), (1, 3, 1), (1, 4, 1), (1, 4, 1)),
+    "elu": ((2, 6, 2), (2, 11, 3), (3, 18, 5), (4, 30, 8), (6, 51, 13)),
+    "selu": ((2, 10, 2), (2, 14, 3), (3, 21, 5), (4, 33, 8), (6, 54, 13)),
+    "silu": ((1, 8, 2), (2, 17, 4), (3, 36, 9), (5, 70, 17), (7, 116, 27)),
+    "gelu": ((2, 11, 3), (3, 23, 3), (2, 28, 3), (2, 29, 4), (3, 44, 5)),
+    "gelu_tanh": ((1, 26, 3), (3, 152, 12), (8, 530, 45), (19, 1539, 123), (37, 3386, 269)),
+    "softsign": ((1, 6, 2), (2, 18, 5), (3, 45, 13), (5, 88, 26), (8, 162, 49)),
+    "hard_sigmoid": ((1, 8, 1), (1, 16, 2), (2, 31, 4), (3, 49, 7), (5, 83, 12)),
+    "mish": ((1, 4, 2), (3, 24, 8), (8, 114, 31), (16, 286, 70), (26, 557, 131)),
+    "clip": ((1, 4, 1), (1, 13, 2), (2, 26, 4), (3, 42, 7), (5, 72, 12)),
+    "minimum": ((1, 1, 1), (1, 5, 1), (1, 6, 1), (1, 7, 1), (1, 7, 1)),
+    "maximum": ((1, 1, 1), (1, 5, 1), (1, 6, 1), (1, 7, 1), (1, 7, 1)),
+    "atan2": ((1, 1, 1), (1, 9, 2), (2, 25, 4), (2, 39, 7), (4, 93, 14)),
+    "hypot": ((1, 7, 1), (1, 8, 2), (2, 35, 5), (2, 66, 10), (4, 161, 22)),
+    "xlogy": ((1, 1, 1), (1, 3, 1), (1, 4, 1), (1, 4, 1), (1, 4, 1)),
 }
 #: Beyond the table (orders above 4 are refused elsewhere): its last row, scaled.
 _FALLBACK = (4, 100, 16)
@@ -142,13 +181,26 @@ class _Walk:
         if isinstance(e, Binary):
             return self.binary(e)
         if isinstance(e, Call):
-            u = self.node(e.args[0])
+            u = self.inputs(e)
             table = _FUNCTIONS.get(e.func, ())
             terms, nodes = self.chain_rule(table, u)
             head = table[0] if table else _FALLBACK
             nodes[0] = min(head[1] + head[2] * u[2][0], CAP)
             return u[0], terms, nodes, False
         raise TypeError(f"not an expression node: {e!r}")
+
+    def inputs(self, e: Call) -> _Sizes:
+        """A call's inputs as one: two inputs are sized as their sum, each block of
+        Faà di Bruno's formula going to either (the function's partials are sized by
+        the largest of them); parameters are numbers, no input."""
+        sizes = [self.node(arg) for arg in e.args[: FUNCTIONS[e.func].arity]]
+        if len(sizes) == 1:
+            return sizes[0]
+        a, b = sizes
+        terms = [min(x + y, CAP) for x, y in zip(a[1], b[1], strict=True)]
+        nodes = [min(x + y, CAP) for x, y in zip(a[2], b[2], strict=True)]
+        terms[0], nodes[0] = 1, a[2][0] + b[2][0] + 1
+        return a[0] | b[0], terms, nodes, True
 
     def binary(self, e: Binary) -> _Sizes:
         if e.op == "mul":

@@ -27,9 +27,29 @@ _ALIASES = {
     "arcsin": "asin",
     "arccos": "acos",
     "arctan": "atan",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
+    "arctan2": "atan2",
     "expit": "sigmoid",
     "logistic": "sigmoid",
     "fabs": "abs",
+    "sgn": "sign",
+    "signum": "sign",
+    "gammaln": "lgamma",
+    "loggamma": "lgamma",
+    "psi": "digamma",
+    "min": "minimum",
+    "max": "maximum",
+    "fmin": "minimum",
+    "fmax": "maximum",
+    "hardtanh": "clip",
+}
+#: What a spelling from another library means here, said after the suggestion.
+_NOTES = {
+    "hardtanh": "hardtanh(x) is clip(x, -1, 1)",
+    "min": "minimum(x, y) is the smaller of two values",
+    "max": "maximum(x, y) is the larger of two values",
 }
 _CHAR_HINTS = {
     **dict.fromkeys("×·⋅∗✕", "use * for multiplication"),
@@ -99,16 +119,35 @@ class Refusals(Positions):
             if c not in close
         ]
         if close:
+            note = f" {_NOTES[name]}." if name in _NOTES else ""
             self.fail(
                 fspan,
                 f"unknown function '{short(name)}'",
-                f"did you mean {_one_of(close)}? Known functions: {_KNOWN}",
+                f"did you mean {_one_of(close)}?{note} Known functions: {_KNOWN}",
             )
         self.fail(
             fspan,
             f"'{short(name)}' is not a function",
             f"to multiply, write {product}. Known functions: {_KNOWN}",
         )
+
+    def keyword_argument(self, name: str, call: ast.Call, kw: ast.keyword) -> NoReturn:
+        """``f(x, a=1)``: parameters are positional (the hint writes the call so);
+        gelu's ``approximate`` is a function of its own here."""
+        spec = FUNCTIONS[name]
+        hint = f"write {spec.signature()}, with arguments in order"
+        given = {k.arg: self.src(self.span(k.value)) for k in call.keywords}
+        names = [p.name for p in spec.params]
+        if name == "gelu" and kw.arg == "approximate":
+            hint = "for the tanh approximation write gelu_tanh(x); gelu(x) is the exact erf form"
+        elif set(given) <= set(names) and len(call.args) >= spec.arity:
+            shown = [self.src(self.span(a)) for a in call.args]
+            for param in spec.params[len(call.args) - spec.arity :]:
+                default = None if param.default is None else str(float(param.default))
+                shown.append(given.get(param.name) or default or param.name)
+            written = short(f"{name}({', '.join(shown)})", 60)
+            hint = f"parameters are positional: write {written}"
+        self.fail(self.span(kw), "keyword arguments are not supported", hint)
 
     def attribute(self, node: ast.Attribute, depth: int, call: ast.Call | None = None) -> NoReturn:
         span = self.span(node)

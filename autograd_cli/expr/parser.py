@@ -49,8 +49,8 @@ from autograd_cli.expr.limits import (
     MAX_LENGTH,
     MAX_NODES,
     MAX_VARIABLES,
-    WEIGHT_HINT,
     too_deep,
+    weight_hint,
 )
 from autograd_cli.expr.literals import MAX_LITERAL_EXPONENT, MIN_LITERAL_EXPONENT, literal
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Span, Unary, Var
@@ -154,7 +154,7 @@ class _Converter(Refusals):
         super().__init__(text, clean, lead, body)
         self.count = 0
         self.names: dict[str, None] = {}
-        self.weighted = False  # a call of DEPTH_WEIGHTS seen: say so if too deep
+        self.weighted: dict[str, None] = {}  # calls of DEPTH_WEIGHTS seen: named if too deep
 
     # building
 
@@ -163,7 +163,7 @@ class _Converter(Refusals):
             self.fail(
                 self.span(node),
                 f"expression is nested too deeply (the limit is {MAX_DEPTH} levels)",
-                WEIGHT_HINT if self.weighted else None,
+                weight_hint(self.weighted) if self.weighted else None,
             )
         handler = _HANDLERS.get(type(node))
         if handler is None:
@@ -305,11 +305,7 @@ class _Converter(Refusals):
             self.unknown_function(name, fspan, whole)
         spec = FUNCTIONS[name]
         for kw in node.keywords:
-            self.fail(
-                self.span(kw),
-                "keyword arguments are not supported",
-                f"write {spec.signature()}, with arguments in order",
-            )
+            self.keyword_argument(name, node, kw)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 self.fail(self.span(arg), "starred arguments (*args) are not supported")
@@ -325,7 +321,8 @@ class _Converter(Refusals):
                 f"usage: {spec.signature()}, the {spec.meaning}",
             )
         weight = DEPTH_WEIGHTS.get(name, 1)
-        self.weighted = self.weighted or weight > 1
+        if weight > 1:
+            self.weighted[name] = None
         args = tuple(self.convert(arg, depth + weight) for arg in node.args[: spec.arity])
         params = tuple(
             self.parameter(name, spec.params[i], arg, depth + weight)
@@ -349,7 +346,7 @@ class _Converter(Refusals):
     def parameter(self, func: str, param: Param, node: ast.expr, depth: int) -> Num:
         """A parameter is a number, optionally signed: it is a constant of the op
         (``negative_slope``), not an input that derivatives flow through."""
-        built = self.convert(node, depth + 1)
+        built = self.convert(node, depth)  # at its call's argument level, as an input
         expr = built.expr
         sign = 1
         while isinstance(expr, Unary):
