@@ -17,8 +17,10 @@ import numpy as np
 
 from autograd_cli.core.model import partial_of
 from autograd_cli.core.statuses import CODES, NONDIFFERENTIABLE, UNDEFINED
-from autograd_cli.domain.exact import Side, agree, exact_findings, side
+from autograd_cli.domain.conventions import KINDS
+from autograd_cli.domain.exact import Side, agree, continuous, exact_findings, side
 from autograd_cli.domain.labels import Labels
+from autograd_cli.domain.places import JUMPS, NOTE, kind_of
 from autograd_cli.domain.screen import screen
 from autograd_cli.domain.tree import (
     BLOCK,
@@ -49,7 +51,18 @@ def _role(kind: str, step: Step, steps: Sequence[Step], along: str) -> str | Non
     """How a finding bears on the derivative along ``along``: "kink" (the one-sided
     derivatives decide), "jump" (f itself jumps along it) or None (the node is smooth
     along it). A critical argument that stays put along ``along`` is no kink there:
-    0**y is 0 for every y > 0, so x**y at x = 0 has the y-derivative 0."""
+    0**y is 0 for every y > 0, so x**y at x = 0 has the y-derivative 0; atan2(0, x)
+    for x < 0 is pi whatever x is; xlogy(0, y) is 0 whatever y is."""
+    if "|" in kind:
+        what = kind_of(kind)
+        if what == NOTE:
+            return None
+        if what in ("line", "cut"):  # xlogy's x = 0, atan2's y = 0: only if it moves
+            moves = along in steps[step.args[0]].variables
+            return ("jump" if what == "cut" else "kink") if moves else None
+        if along not in step.variables:
+            return None
+        return "jump" if what in JUMPS else "kink"
     if step.op == "pow" and kind in ("edge", "pow00"):
         base = along in steps[step.args[0]].variables
         exponent = along in steps[step.args[1]].variables
@@ -72,6 +85,9 @@ def _folds(
     folds: dict[int, int] = {}
     for kind, j in found:
         step = steps[j]
+        if kind_of(kind) == "line" and not names & steps[step.args[0]].variables:
+            folds[j] = 0  # xlogy(0, y) with y <= 0: 0 while x stays 0
+            continue
         if step.op != "pow" or kind not in ("edge", "pow00"):
             continue
         if kind == "edge" and not names & steps[step.args[0]].variables:
@@ -115,11 +131,19 @@ def classify(
     wrt: Sequence[str],
     text: str | None = None,
     max_exact: int = MAX_EXACT,
+    *,
+    dtype: str | None = None,
 ) -> Labels:
     """Which points are undefined or not differentiable, per derivative label in
     ``wrt`` ("x", or "x,y" for higher orders), at exactly the points given (float64
     arrays of the values the backends saw); ``text`` is the source, for reasons.
-    At most ``max_exact`` points get the exact look (a sweep shares one budget)."""
+    At most ``max_exact`` points get the exact look (a sweep shares one budget).
+    ``dtype``: the function parameters are judged at their values in it (the corner
+    of ``clip(x, 0.1, 0.9)`` in float32 is at float32(0.1)); None: exact."""
+    if dtype is not None:
+        from autograd_cli.truth.params import with_rounded_parameters
+
+        expr = with_rounded_parameters(expr, dtype)
     steps = program(expr)
     names = [s.node.name for s in steps if isinstance(s.node, Var)]
     columns = {name: np.asarray(inputs[name], dtype=np.float64) for name in dict.fromkeys(names)}
@@ -167,8 +191,14 @@ def classify(
             if hard is not None:
                 reason[i] = texts.setdefault(hard_text(hard[0], steps[hard[1]], steps, text),
                                              len(texts))
+                if kind_of(hard[0]) in KINDS:
+                    for label in wrt:
+                        labels.places[(label, i)] = (steps[hard[1]].op, kind_of(hard[0]))
             elif found:
                 kinks[i] = found
+                for kind, j in found:
+                    if kind_of(kind) == NOTE:
+                        labels.notes[i] = (steps[j].op, NOTE)
     undefined = reason >= 0
     for label in wrt:
         labels.codes[label][undefined] = CODES[UNDEFINED]
@@ -218,14 +248,19 @@ def _decide_kinks(
                 if along not in env:
                     continue
                 roles = [(_role(kind, steps[j], steps, along), kind, j) for kind, j in found]
-                jump = next((j for role, _, j in roles if role == "jump"), None)
+                jump = _jump(roles, steps, env, along)
                 if jump is not None:
-                    reason = jump_text(steps[jump], steps, text, along)
+                    kind, j = jump
+                    reason = (jump_text(steps[j], steps, text, along) if "|" not in kind else
+                              f"{kink_text(kind, steps[j], steps, text, True)}: f is not "
+                              f"continuous along {along}")
                     labels.codes[label][i] = CODES[NONDIFFERENTIABLE]
                     labels.reasons[label][i] = texts.setdefault(reason, len(texts))
+                    if kind_of(kind) in KINDS:
+                        labels.places[(label, i)] = (steps[j].op, kind_of(kind))
                     labelled = True
                     break
-                relevant = [(kind, j) for role, kind, j in roles if role == "kink"]
+                relevant = [(kind, j) for role, kind, j in roles if role in ("kink", "jump")]
                 if not relevant:
                     continue
                 kind, k = relevant[0]
@@ -233,18 +268,21 @@ def _decide_kinks(
                     function = derivative(partial, folds)
                     left = side(steps, function, env, along, -1)
                     right = side(steps, function, env, along, +1)
-                except (ArithmeticError, ValueError, TypeError):
+                except (ArithmeticError, ValueError, TypeError, LookupError, NotImplementedError):
                     left = right = Side("none")
                 if agree(left, right):
                     continue
                 both = "undefined" not in (left.kind, right.kind)
-                what = kink_text(kind, steps[k], steps, text, both)
+                what = "; ".join(dict.fromkeys(  # every place at the point, once each
+                    kink_text(place, steps[j], steps, text, both) for place, j in relevant))
                 order = "" if len(partial) == 1 else (
                     f" (of the derivative by {', '.join(partial)})")
                 reason = f"{what}: left {left.describe()}, right {right.describe()}{order}"
                 labels.codes[label][i] = CODES[NONDIFFERENTIABLE]
                 labels.reasons[label][i] = texts.setdefault(reason, len(texts))
                 labels.sides[(label, i)] = (left.number, right.number)
+                if kind_of(kind) in KINDS:
+                    labels.places[(label, i)] = (steps[k].op, kind_of(kind))
                 labelled = True
                 break
             if labelled or not folds:
@@ -255,7 +293,20 @@ def _decide_kinks(
                 point = {name: mpmath.mpf(v) for name, v in env.items()}
                 value, _ = evaluate_point(function, point)
                 labels.exact.setdefault(label, {})[i] = double_double(value)
-            except (ArithmeticError, ValueError, TypeError):
+            except (ArithmeticError, ValueError, TypeError, LookupError, NotImplementedError):
                 pass
             finally:
                 mpmath.mp.prec = saved
+
+
+def _jump(
+    roles: Sequence[tuple[str | None, str, int]], steps: Sequence[Step],
+    env: Mapping[str, float], along: str,
+) -> tuple[str, int] | None:
+    """The finding at which f itself jumps along ``along``, if any: 0**0 always; a
+    jump of floor or sign, or atan2's cut, only where f is not continuous there
+    (x*sign(x) is continuous at 0, and its derivative's sides decide)."""
+    for role, kind, j in roles:
+        if role == "jump" and ("|" not in kind or not continuous(steps, env, along)):
+            return kind, j
+    return None

@@ -8,7 +8,6 @@ point needs it); the screen and the range scan stay numpy-only.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -16,56 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_cli.domain.labels import short
+from autograd_cli.domain.mp_ops import mp_ops
+from autograd_cli.domain.places import PLACED, PRECISIONS, exact_places, is_zero
 from autograd_cli.domain.tree import Step, is_critical
 from autograd_cli.expr.nodes import Num, Var
 
-_PRECISIONS = (192, 384, 768)
 #: One-sided steps: h = scale * 2**-k.
 _STEPS = (32, 64, 96, 128)
 _SIDE_PRECISION = 512
-
-
-@functools.lru_cache(maxsize=1)
-def _mp_ops() -> dict[str, Callable[..., Any]]:
-    """Our tree's operations on mpmath at the current precision, with the reference's
-    real-function semantics (NaN where undefined)."""
-    import mpmath
-
-    from autograd_cli.truth.mpmath_ops import guarded, hyperbolic, mp_exp, mp_pow, trig
-
-    def div(a: Any, b: Any) -> Any:
-        return mpmath.mpf("nan") if b == 0 else a / b
-
-    return {
-        "neg": lambda a: -a,
-        "pos": lambda a: +a,
-        "add": lambda a, b: a + b,
-        "sub": lambda a, b: a - b,
-        "mul": lambda a, b: a * b,
-        "div": div,
-        "pow": mp_pow,
-        **{name: guarded(trig(name)) for name in ("sin", "cos", "tan")},
-        "asin": guarded(mpmath.asin),
-        "acos": guarded(mpmath.acos),
-        "atan": guarded(mpmath.atan),
-        "sinh": guarded(hyperbolic("sinh")),
-        "cosh": guarded(hyperbolic("cosh")),
-        "tanh": guarded(mpmath.tanh),
-        "exp": guarded(mp_exp),
-        "log": guarded(mpmath.log),
-        "log2": guarded(lambda a: mpmath.log(a, 2)),
-        "log10": guarded(lambda a: mpmath.log(a, 10)),
-        "sqrt": guarded(mpmath.sqrt),
-        "abs": guarded(mpmath.fabs),
-        "sigmoid": guarded(lambda a: 1 / (1 + mp_exp(-a))),
-    }
 
 
 def evaluate(steps: Sequence[Step], env: Mapping[str, Any], bits: int) -> list[Any]:
     """Every node's value in mpmath at ``bits`` (inputs exact, whatever their length)."""
     import mpmath
 
-    ops = _mp_ops()
+    ops = mp_ops()
     values: list[Any] = []
     with mpmath.workprec(bits):
         for step in steps:
@@ -87,30 +51,20 @@ def evaluate(steps: Sequence[Step], env: Mapping[str, Any], bits: int) -> list[A
     return values
 
 
-def _is_zero(values: Sequence[Any]) -> bool:
-    """A quantity at rising precisions: exactly zero when it is 0 at the highest, or it
-    shrinks with the precision (rounding noise), rather than staying put."""
-    last = values[-1]
-    if last == 0:
-        return True
-    before = max(abs(v) for v in values[:-1])
-    return bool(abs(last) <= before * 2.0**-64)
-
-
 def exact_findings(
     steps: Sequence[Step], env: Mapping[str, Any]
 ) -> tuple[tuple[str, int] | None, list[tuple[str, int]]]:
     """(the innermost reason f is undefined, or None; the kinks and edges met)."""
     import mpmath
 
-    runs = [evaluate(steps, env, bits) for bits in _PRECISIONS]
+    runs = [evaluate(steps, env, bits) for bits in PRECISIONS]
 
     def at(i: int) -> list[Any]:
         return [run[i] for run in runs]
 
     def derived(i: int, function: Callable[[Any], Any]) -> list[Any]:
         out = []
-        for bits, run in zip(_PRECISIONS, runs, strict=True):
+        for bits, run in zip(PRECISIONS, runs, strict=True):
             with mpmath.workprec(bits):
                 out.append(function(run[i]))
         return out
@@ -124,10 +78,10 @@ def exact_findings(
         u = at(step.args[0])
         top = u[-1]
         if step.op == "div":
-            if _is_zero(at(step.args[1])):
+            if is_zero(at(step.args[1])):
                 return ("div", k), kinks
         elif step.op in ("log", "log2", "log10", "sqrt"):
-            if _is_zero(u):
+            if is_zero(u):
                 if step.op == "sqrt":
                     kinks.append(("edge", k))
                 else:
@@ -135,27 +89,32 @@ def exact_findings(
             elif top < 0:
                 return ("neg", k), kinks
         elif step.op == "abs":
-            if _is_zero(u):
+            if is_zero(u):
                 kinks.append(("kink", k))
         elif step.op in ("asin", "acos"):
             w = derived(step.args[0], lambda a: abs(a) - 1)
-            if _is_zero(w):
+            if is_zero(w):
                 kinks.append(("edge1", k))
             elif w[-1] > 0:
                 return ("out", k), kinks
+        elif step.op in PLACED:
+            hard, places = exact_places(step.op, [at(i) for i in step.args])
+            if hard is not None:
+                return (hard, k), kinks
+            kinks.extend((place, k) for place in places)
         elif step.op == "tan":
-            if mpmath.isfinite(top) and _is_zero(derived(step.args[0], mpmath.cos)):
+            if mpmath.isfinite(top) and is_zero(derived(step.args[0], mpmath.cos)):
                 return ("tan", k), kinks
         elif step.op == "pow":
             b = at(step.args[1])
             if not mpmath.isfinite(b[-1]):
                 continue
-            integer = _is_zero(derived(step.args[1], lambda a: a - mpmath.nint(a)))
+            integer = is_zero(derived(step.args[1], lambda a: a - mpmath.nint(a)))
             constant = not steps[step.args[1]].variables
-            if _is_zero(u):
-                if b[-1] < 0 and not _is_zero(b):
+            if is_zero(u):
+                if b[-1] < 0 and not is_zero(b):
                     return ("pow0", k), kinks
-                if _is_zero(b):
+                if is_zero(b):
                     if not constant:  # 0**0 = 1: a jump along the exponent
                         kinks.append(("pow00", k))
                 elif not (integer and constant):
@@ -186,6 +145,40 @@ class Side:
         return self.value if self.kind in ("finite", "inf") else None
 
 
+def _moved(env: Mapping[str, float], along: str, sign: int, k: int) -> dict[str, Any]:
+    """The point ``env`` with ``along`` moved by ``sign`` * 2**-k (relative to its size)."""
+    import mpmath
+
+    x0 = env[along]
+    scale = abs(x0) if x0 != 0 else 1.0
+    with mpmath.workprec(_SIDE_PRECISION):
+        shift = mpmath.ldexp(mpmath.mpf(scale), -k) * sign
+        moved = mpmath.fadd(mpmath.mpf(x0), shift, exact=True)
+        return {name: (moved if name == along else mpmath.mpf(v)) for name, v in env.items()}
+
+
+def continuous(steps: Sequence[Step], env: Mapping[str, float], along: str) -> bool:
+    """Whether f (our tree) tends to its value at the point from both sides along
+    ``along``: the gap shrinks with the step (floor at 3 keeps a gap of 1 on the left,
+    x*sign(x) at 0 one of h). A side where f is undefined says nothing: the
+    derivative's one-sided limits decide there."""
+    import mpmath
+
+    f0 = evaluate(steps, {n: mpmath.mpf(v) for n, v in env.items()}, _SIDE_PRECISION)[-1]
+    if not mpmath.isfinite(f0):
+        return True
+    for sign in (-1, 1):
+        gaps = []
+        for k in _STEPS:
+            f = evaluate(steps, _moved(env, along, sign, k), _SIDE_PRECISION)[-1]
+            if not mpmath.isfinite(f):
+                break
+            gaps.append(abs(f - f0))
+        if len(gaps) == len(_STEPS) and gaps[-1] > gaps[0] * 2.0**-32:
+            return False
+    return True
+
+
 def side(
     steps: Sequence[Step], derivative: Any, env: Mapping[str, float], along: str, sign: int
 ) -> Side:
@@ -194,15 +187,9 @@ def side(
 
     from autograd_cli.truth.point import evaluate_point, nearest_float
 
-    x0 = env[along]
-    scale = abs(x0) if x0 != 0 else 1.0
     values = []
     for k in _STEPS:
-        with mpmath.workprec(_SIDE_PRECISION):
-            shift = mpmath.ldexp(mpmath.mpf(scale), -k) * sign
-            moved = mpmath.fadd(mpmath.mpf(x0), shift, exact=True)
-            point = {name: (moved if name == along else mpmath.mpf(v))
-                     for name, v in env.items()}
+        point = _moved(env, along, sign, k)
         f = evaluate(steps, point, _SIDE_PRECISION)[-1]
         if not mpmath.isfinite(f):
             return Side("undefined")

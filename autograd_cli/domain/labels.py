@@ -23,6 +23,11 @@ class Special:
     reason: str
     left: float | None = None
     right: float | None = None
+    #: The function whose place it is ("maximum") and the kind of place ("tie"; see
+    #: :mod:`autograd_cli.domain.places`), for :func:`autograd_cli.domain.convention`;
+    #: None where the point is special for another reason (a division by zero).
+    func: str | None = None
+    kind: str | None = None
 
 
 @dataclass
@@ -41,13 +46,22 @@ class Labels:
     #: label -> {point: (hi, lo)}: the exact derivative where SymPy's formula has no
     #: value but the point is ordinary along the label (x**y by y at x = 0 is 0).
     exact: dict[str, dict[int, tuple[float, float]]] = field(default_factory=dict)
+    #: (label, point) -> (function, kind of place) where a labelled point is a place of
+    #: one function (a kink of relu, a tie of maximum, a pole of digamma).
+    places: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    #: point -> (function, kind) at ordinary points where a framework has a convention
+    #: of its own (xlogy at x = 0 with y > 0: TensorFlow gives d/dx = 0, the exact
+    #: value is log(y)): not labelled, the row is judged, the convention explains it.
+    notes: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def at(self, wrt: str, i: int) -> Special | None:
         code = int(self.codes[wrt][i])
         if not code:
             return None
         left, right = self.sides.get((wrt, i), (None, None))
-        return Special(STATUS_OF_CODE[code], self.texts[int(self.reasons[wrt][i])], left, right)
+        func, kind = self.places.get((wrt, i), (None, None))
+        return Special(STATUS_OF_CODE[code], self.texts[int(self.reasons[wrt][i])], left, right,
+                       func, kind)
 
     def any(self) -> bool:
         return any(bool(c.any()) for c in self.codes.values())

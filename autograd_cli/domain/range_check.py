@@ -30,6 +30,13 @@ def _directions(
     return tuple(n for n in dict.fromkeys(names) if n in columns)
 
 
+def _rounded(expr: Expr, dtype: str) -> Expr:
+    """``expr`` with its function parameters as the dtype holds them."""
+    from autograd_cli.truth.params import with_rounded_parameters
+
+    return with_rounded_parameters(expr, dtype)
+
+
 def in_range(exact: np.ndarray, dtype: str) -> np.ndarray:
     """Where an exact derivative is finite, below the dtype's overflow and 0 or not
     rounding to 0 (subnormals are in range): where a result outside tolerance is no
@@ -79,7 +86,7 @@ def intermediate_range(
     sqrt(x**2+1)`` (the transcendental functions dominate), about what classify's
     screen costs there and a tenth of the sweep's double-double reference.
     """
-    steps = program(expr)
+    steps = program(_rounded(expr, dtype))
     names = [s.node.name for s in steps if isinstance(s.node, Var)]
     columns = {name: np.asarray(points[name], dtype=np.float64) for name in dict.fromkeys(names)}
     if not columns:
@@ -101,7 +108,7 @@ def intermediate_findings(
     """Per label and point, what :func:`intermediate_range` finds there as (status,
     which quantity left the range and by how much), or None: for labelling the rows
     of a check, whose few points may each get an exact look at the magnitude."""
-    steps = program(expr)
+    steps = program(_rounded(expr, dtype))
     names = [s.node.name for s in steps if isinstance(s.node, Var)]
     columns = {name: np.asarray(inputs[name], dtype=np.float64) for name in dict.fromkeys(names)}
     size = len(next(iter(inputs.values()))) if inputs else 1

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cli.core.statuses import OVERFLOW, RANGE_CODES, UNDERFLOW
+from autograd_cli.domain import numeric
 from autograd_cli.domain.tree import BLOCK, Step, num_value
 from autograd_cli.expr.nodes import Num, Var
 
@@ -24,6 +25,7 @@ VALUE, TANGENT, PARTIAL, ADJOINT = 0, 1, 2, 3
 #: Operations that give 0 only by underflow (from finite, non-zero arguments).
 _NEVER_ZERO = frozenset({"exp", "sigmoid", "cosh", "mul", "div", "pow"})
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
+_SQRT_PI = math.sqrt(math.pi)
 _NP_UNARY: dict[str, Callable[[Any], Any]] = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
@@ -72,12 +74,33 @@ def _range_value(
         return _power(u, b), u == 0
     if op == "sigmoid":
         return 1 / (1 + np.exp(-u)), None
+    if op not in _NP_UNARY:
+        return numeric.value(op, a), _pole(op, a)
     pole = None
     if op in ("log", "log2", "log10", "sqrt"):
         pole = u == 0
     elif op in ("asin", "acos"):
         pole = np.abs(u) == 1
     return _NP_UNARY[op](u), pole
+
+
+def _pole(op: str, a: list[Any]) -> Any:
+    """Where an ML or special function, or its partial, is infinite by a pole (None:
+    nowhere): an inf there is classify's to label, not an overflow."""
+    u = a[0]
+    if op in ("log1p", "acosh"):
+        return u == (-1 if op == "log1p" else 1)
+    if op in ("atanh", "erfinv"):
+        return np.abs(u) == 1
+    if op == "rsqrt":
+        return u == 0
+    if op in ("lgamma", "digamma"):
+        return (u <= 0) & (u == np.round(u))
+    if op in ("atan2", "hypot"):
+        return (u == 0) & (a[1] == 0)
+    if op == "xlogy":
+        return a[1] == 0
+    return None
 
 
 def _range_partials(
@@ -99,6 +122,8 @@ def _range_partials(
             pair = [b * _power(u, b - 1) if want[0] else None,
                     r * np.log(u) if want[1] else None]
         return [p if w else None for p, w in zip(pair, want, strict=True)]
+    if op not in _NP_UNARY and op not in ("neg", "pos", "sigmoid"):
+        return [p if w else None for p, w in zip(numeric.partials(op, a, r), want, strict=True)]
     if not want[0]:
         return [None]
     partial: Any
@@ -251,13 +276,17 @@ def _range_block(
             if step.op == "num":
                 assert isinstance(step.node, Num)
                 tiny_value = low if step.node.value != 0 else tiny_value
-            elif step.op in _NEVER_ZERO:
+            elif step.op in _NEVER_ZERO or step.op in numeric.NEVER_ZERO:
                 nonzero: Any = True
                 if step.op in ("mul", "div", "pow"):
                     nonzero = a[0] != 0
                     if step.op == "mul":
                         nonzero = nonzero & (a[1] != 0)
+                if step.op == "erfc":  # scipy's erfc is 0 from 26.55 on, float64's from 27.2
+                    nonzero = -a[0] * a[0] - np.log(np.abs(a[0]) * _SQRT_PI) < math.log(tiny)
                 tiny_value = tiny_value | ((v == 0) & nonzero)
+            elif step.op in numeric.ZERO_ONLY_AT_ZERO:
+                tiny_value = tiny_value | ((v == 0) & (a[0] != 0))
             under.flag(underflow, np.broadcast_to(tiny_value, (n,)) & good(k), k, VALUE, -1,
                        v)
         if not step.args:

@@ -14,16 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cli.domain.numeric import value_and_error
+from autograd_cli.domain.places import PLACED, near, screen_places
 from autograd_cli.domain.tree import Step, hard_text, is_critical, num_value
 from autograd_cli.expr.nodes import Num, Var
 
-#: The screen's error bound is first order: a point within this many bounds of a
-#: critical value gets the exact look.
-_SAFETY = 64.0
 _U = 2.0**-52
 _TINY = 2.0**-1022
-#: Operations whose small results are exact (no underflow error): x - 1 = 0 is 0.
-_EXACT_AT_ZERO = frozenset({"add", "sub", "neg", "pos", "abs"})
+#: Operations whose small results are exact (no underflow error): x - 1 = 0 is 0,
+#: relu(-1) is 0.
+_EXACT_AT_ZERO = frozenset({
+    "add", "sub", "neg", "pos", "abs", "relu", "relu6", "leaky_relu", "clip", "minimum",
+    "maximum", "hard_sigmoid", "sign", "floor",
+})
 
 
 def screen(
@@ -41,10 +44,6 @@ def screen(
         if where.any():
             key = hard_text(kind, step, steps, text)
             reason[where] = texts.setdefault(key, len(texts))
-
-    def near(value: np.ndarray, err: np.ndarray) -> np.ndarray:
-        """Within the bound of 0, or not finite (an overflow on the way)."""
-        return ~(np.abs(value) > _SAFETY * err) | np.isnan(value)
 
     values: list[Any] = [None] * len(steps)
     for k, step in enumerate(steps):
@@ -73,6 +72,11 @@ def screen(
                 ew = eu + _U
                 mark("out", step, (w > 0) & ~near(w, ew))
                 suspect |= near(w, ew)
+            elif step.op in PLACED:
+                hard, maybe = screen_places(step.op, a)
+                for kind, where in hard:
+                    mark(kind, step, where)
+                suspect |= maybe
             elif step.op == "tan":
                 suspect |= near(np.cos(u), eu + _U)
             elif step.op == "pow":
@@ -159,4 +163,4 @@ def _screen_step(
             return np.abs(u), eu
         if op == "sigmoid":
             return 1 / (1 + np.exp(-u)), eu / 4 + 2 * _U
-    raise ValueError(f"no screen for {op!r}")  # pragma: no cover
+        return value_and_error(op, a)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from autograd_cli.domain.places import PLACED, words_of
 from autograd_cli.expr.nodes import Binary, Call, Const, Expr, Num, Unary, Var
 
 #: Points screened at a time: the temporaries of a node stay in cache.
@@ -20,7 +21,7 @@ BLOCK = 1 << 16
 
 
 _CRITICAL = frozenset(
-    {"div", "log", "log2", "log10", "sqrt", "abs", "asin", "acos", "tan", "pow"}
+    {"div", "log", "log2", "log10", "sqrt", "abs", "asin", "acos", "tan", "pow", *PLACED}
 )
 
 
@@ -95,8 +96,18 @@ def source(node: Expr, text: str | None) -> str:
 
 # Reasons a point is undefined: (step, kind) -> text. Texts name no point, so one text
 # serves every point of a region (sqrt over [-4, 0) is one reason, not 5000).
+def place_text(finding: str, step: Step, steps: Sequence[Step], text: str | None) -> str:
+    """The words of a finding of :mod:`.places`, its inputs quoted from the source."""
+    words = words_of(finding).replace("{arg}", source(steps[step.args[0]].node, text))
+    if "{arg2}" in words:
+        words = words.replace("{arg2}", source(steps[step.args[1]].node, text))
+    return words
+
+
 def hard_text(kind: str, step: Step, steps: Sequence[Step], text: str | None) -> str:
     node = source(step.node, text)
+    if "|" in kind:
+        return f"{node} is undefined: {place_text(kind, step, steps, text)}"
     arg = source(steps[step.args[0]].node, text) if step.args else ""
     if kind == "div":
         den = source(steps[step.args[1]].node, text)
@@ -122,6 +133,8 @@ def kink_text(
     """Why the point is suspect; ``both``: f is defined on both sides (then an edge
     such as sqrt(x**2) at 0 is a kink, not an edge)."""
     node = source(step.node, text)
+    if "|" in kind:
+        return f"{node}: {place_text(kind, step, steps, text)}"
     arg = source(steps[step.args[0]].node, text)
     if kind == "kink" or (both and kind == "edge"):
         return f"{node} is not differentiable where {arg} is 0 (a kink)"
