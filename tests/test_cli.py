@@ -163,6 +163,7 @@ CHEAP_PATHS = [
     ["--help"],
     ["check", "--help"],
     ["backends"],
+    ["functions"],
     ["2x", "--at", "1"],
 ]
 

@@ -159,3 +159,47 @@ def test_a_sweep_with_a_fixed_variable_shows_the_script_at_its_worst_point(gradc
                              f"x = {torch['worst_at']!r}")
     ast.parse(script)
     assert "2.0" in script
+
+
+def test_scripts_call_each_frameworks_own_op_with_its_parameters(tmp_path: Path) -> None:
+    """gelu and leaky_relu(x, 0.2) print as the backends call them, and each script,
+    run as it is, prints the numbers its backend computes."""
+    import contextlib
+    import io
+    import runpy
+
+    import numpy as np
+
+    from autograd_cli.backends import backend_class
+    from autograd_cli.inputs import build_request
+    from autograd_cli.report.show_code import scripts
+
+    text = "gelu(x) + leaky_relu(x, 0.2)"
+    request = build_request(text, ["x=0.5", "x=-1.25"], ("x",), "float32",
+                            ("torch", "tensorflow", "jax"))
+    shown = scripts(request)
+    calls = {
+        "torch": ('torch.nn.functional.gelu(x, approximate="none")',
+                  "torch.nn.functional.leaky_relu(x, negative_slope=0.2)"),
+        "tensorflow": ("tf.nn.gelu(x, approximate=False)", "tf.nn.leaky_relu(x, alpha=0.2)"),
+        "jax": ("jax.nn.gelu(x, approximate=False)",
+                "jax.nn.leaky_relu(x, negative_slope=0.2)"),
+    }
+    x = {"x": np.array([0.5, -1.25], dtype=np.float32)}
+    for backend, (gelu, leaky) in calls.items():
+        script = shown[backend]
+        assert f"{gelu} + {leaky}" in script, script
+        path = tmp_path / f"{backend}.py"
+        path.write_text(script)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(path), run_name="__main__")
+        printed = _printed(out.getvalue())
+        found = backend_class(backend)().evaluate(parse(text), x, ("x",), "float32")
+        assert printed["f"] == found.values.tolist(), backend
+        assert printed["df/dx"] == found.derivatives["x"].tolist(), backend
+    missing = scripts(build_request("hypot(x, 1)", ["x=3"], ("x",), "float32",
+                                    ("tensorflow",)))["tensorflow"]
+    assert missing.startswith("# gradcheck --show-code: tensorflow, float32, cpu\n"
+                              "# not run: tensorflow has no native hypot op")
+    ast.parse(missing)

@@ -193,6 +193,7 @@ from test_properties import FRAMEWORKS as FRAMEWORK_CLASSES  # noqa: E402
 from test_properties import expressions, well_conditioned  # noqa: E402
 
 from autograd_cli import truth  # noqa: E402
+from autograd_cli.backends.base import Unsupported  # noqa: E402
 from autograd_cli.expr.nodes import variables  # noqa: E402
 from autograd_cli.expr.parser import ExpressionError, parse  # noqa: E402
 from autograd_cli.truth.noise_floor import noise_floor  # noqa: E402
@@ -220,7 +221,12 @@ def test_rounding_alone_is_never_wrong(text: str, dtype: str) -> None:
               for n in names}
     ref = truth.reference(expr, inputs, names)
     for cls in FRAMEWORK_CLASSES:
-        result = cls().evaluate(expr, inputs, names, dtype)
+        if cls.unsupported(expr):  # no native op for a function: a row that says so
+            continue
+        try:
+            result = cls().evaluate(expr, inputs, names, dtype)
+        except Unsupported:  # the framework does not implement this derivative
+            continue
         for name in names:
             floor = noise_floor(expr, inputs, (name,), dtype, exact=True).floor
             judged = errors(np.asarray(result.derivatives[name], dtype=np.float64),

@@ -12,6 +12,7 @@ from autograd_cli.backends.base import Backend, Evaluation
 from autograd_cli.core.dtypes import ALL_DTYPES
 from autograd_cli.core.model import MAX_ORDER
 from autograd_cli.expr.nodes import Expr
+from autograd_cli.truth.params import with_rounded_parameters
 from autograd_cli.truth.point import reference, round_double_double
 
 
@@ -33,7 +34,7 @@ class AnalyticBackend(Backend):
         wrt: tuple[str, ...],
         dtype: str,
     ) -> Evaluation:
-        ref = reference(expr, inputs, wrt)
+        ref = reference(with_rounded_parameters(expr, dtype), inputs, wrt)
         return Evaluation(
             values=round_double_double(ref.values, ref.values_lo, dtype),
             derivatives={

@@ -10,13 +10,33 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from autograd_cli.expr.nodes import Expr
+
+
+@contextmanager
+def derivatives_not_implemented(
+    framework: str, method: str, kinds: tuple[type[BaseException], ...], markers: tuple[str, ...]
+) -> Iterator[None]:
+    """Turn the framework's "no derivative rule for this op" into :class:`Unsupported`:
+    a missing higher-order or forward-mode rule (torch's hardsigmoid_backward,
+    TensorFlow's SoftsignGrad) is the framework's limit, said in the row, not a crash.
+    ``markers``: words of those messages; any other exception passes unchanged."""
+    try:
+        yield
+    except kinds as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        text = lines[0] if lines else type(exc).__name__
+        if not any(marker in text for marker in markers):
+            raise
+        raise Unsupported(f"{framework} does not implement this derivative "
+                          f"({method}): {text}") from exc
 
 
 def nested(api: str, mode: str, order: int) -> str:
@@ -28,6 +48,12 @@ def nested(api: str, mode: str, order: int) -> str:
 
 class DeviceUnavailable(RuntimeError):
     """The asked device is not there (no GPU, a CPU-only build): an ``unavailable`` row."""
+
+
+class Unsupported(RuntimeError):
+    """The framework cannot compute this with its own ops (no native op for a function,
+    a parameter its op does not take, a derivative order or mode it does not implement):
+    an ``unsupported`` row, which says why and is not a failure."""
 
 
 @dataclass
@@ -67,6 +93,12 @@ class Backend(ABC):
     def describe(cls, mode: str = "reverse", order: int = 1) -> str:
         """The method a row names for this mode and order (``method`` by default)."""
         return cls.method
+
+    @classmethod
+    def unsupported(cls, expr: Expr, mode: str = "reverse", order: int = 1) -> str | None:
+        """Why this backend cannot compute ``expr`` with its own ops (an ``unsupported``
+        row, checked before it runs); None when it can. Asks no framework."""
+        return None
 
     @classmethod
     def is_installed(cls) -> bool:

@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cli.backends.numpy_functions import NOT_ANALYTIC as NOT_ANALYTIC
+from autograd_cli.backends.numpy_functions import complex_functions, real_functions
 from autograd_cli.core.dtypes import HALF_FORMATS, finfo, numpy_dtype, round_to
 from autograd_cli.core.model import partial_of
+from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.nodes import Binary, Call, Expr, Unary, Var
 from autograd_cli.expr.walk import lower, num_as_float
 
@@ -22,9 +25,6 @@ from autograd_cli.expr.walk import lower, num_as_float
 #: h * f' stays clear of underflow.
 COMPLEX_STEPS: dict[str, int] = {"float32": -33, "float64": -66}
 
-#: Functions that are not complex-analytic; an expression using one gets central
-#: differences.
-NOT_ANALYTIC: frozenset[str] = frozenset({"abs"})
 
 #: Richardson weights for central differences at h, h/2, h/4 (errors in h**2, h**4):
 #: R = (D(h) - 20 D(h/2) + 64 D(h/4)) / 45.
@@ -47,14 +47,15 @@ _CHUNK = 1 << 16
 
 
 def numpy_ops(dtype: str) -> dict[str, Callable[..., Any]]:
-    """Every op as numpy spells it; constants are scalars of ``dtype``. The same table
-    serves complex arguments (numpy's ufuncs take both)."""
+    """Every op as numpy spells it (the activation and special functions:
+    :mod:`.numpy_functions`); constants are scalars of ``dtype``. :func:`complex_ops`
+    starts from the same table (numpy's ufuncs take both)."""
     one = numpy_dtype(dtype).type(1)
 
     def constant(value: float) -> Any:
         return round_to(value, dtype)[()]
 
-    return {
+    ops: dict[str, Callable[..., Any]] = {
         "num": lambda v: constant(num_as_float(v)),
         "pi": lambda: constant(math.pi),
         "e": lambda: constant(math.e),
@@ -82,6 +83,7 @@ def numpy_ops(dtype: str) -> dict[str, Callable[..., Any]]:
         "abs": np.abs,
         "sigmoid": lambda a: one / (one + np.exp(-a)),
     }
+    return ops | real_functions(dtype)
 
 
 def _real_only(func: Callable[[Any], Any], inside: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -127,6 +129,7 @@ def complex_ops(dtype: str) -> dict[str, Callable[..., Any]]:
         acos=_real_only(np.arccos, open_unit),
         pow=_complex_pow,
     )
+    ops.update(complex_functions(dtype))
     return ops
 
 
@@ -205,11 +208,20 @@ def tangent_magnitude(expr: Expr, inputs: Mapping[str, np.ndarray], var: str) ->
     slope = complex_ops("float64")
     h = math.ldexp(1.0, COMPLEX_STEPS["float64"])
 
-    def unary(name: str) -> Callable[[Pair], Pair]:
-        def op(p: Pair) -> Pair:
-            a, m = p
-            derivative = np.imag(slope[name](np.asarray(a) + 1j * h)) / h
-            return real[name](a), np.abs(derivative) * m
+    def function(name: str) -> Callable[..., Pair]:
+        """A function of the grammar: its inputs are pairs, its parameters Fractions;
+        each input's partial by the complex step in that input alone."""
+        arity = FUNCTIONS[name].arity
+
+        def op(*args: Any) -> Pair:
+            pairs, params = args[:arity], args[arity:]
+            values = [np.asarray(a) for a, _ in pairs]
+            total: Any = 0.0
+            for i, (_, m) in enumerate(pairs):
+                moved = [v + 1j * h if j == i else v + 0j for j, v in enumerate(values)]
+                derivative = np.imag(slope[name](*moved, *params)) / h
+                total = total + np.abs(derivative) * m
+            return real[name](*values, *params), total
 
         return op
 
@@ -228,7 +240,7 @@ def tangent_magnitude(expr: Expr, inputs: Mapping[str, np.ndarray], var: str) ->
         return value, through_base + through_exponent
 
     ops: dict[str, Callable[..., Pair]] = {
-        name: unary(name) for name in real if name not in ("num", "pi", "e")
+        name: function(name) for name in FUNCTIONS
     }
     ops.update(
         num=lambda v: constant(real["num"](v)),
@@ -295,7 +307,20 @@ def central_differences(
         part = slice(start, min(start + chunk_size, n))
         chunk = {name: np.asarray(a)[part] for name, a in inputs.items()}
         derivative[part], error[part], step[part] = _central_chunk(expr, chunk, var, dtype)
+    for shift in _EDGE_SHIFTS:  # near a domain edge every step of the ladder crosses it
+        retry = np.flatnonzero(np.isnan(derivative))
+        if not retry.size:
+            break
+        chunk = {name: np.asarray(a)[retry] for name, a in inputs.items()}
+        found = _central_chunk(expr, chunk, var, dtype, shift)
+        derivative[retry], error[retry], step[retry] = found
     return Estimate(derivative, error, step)
+
+
+#: Ladders moved this many powers of two down, tried in turn for points where the
+#: whole ladder gave nothing (erfinv at 0.999 in float32: every step but the smallest
+#: reaches past 1): smaller steps cost accuracy, which the estimate then says.
+_EDGE_SHIFTS = (6, 12)
 
 
 def _counts(var: str) -> dict[str, int]:
@@ -319,13 +344,13 @@ def _divided(values: np.ndarray, nodes: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _central_chunk(
-    expr: Expr, inputs: Mapping[str, np.ndarray], var: str, dtype: str
+    expr: Expr, inputs: Mapping[str, np.ndarray], var: str, dtype: str, shift: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ops = numpy_ops(dtype)
     eps = float(finfo(dtype).eps)
     counts = _counts(var)
     order = sum(counts.values())
-    ladder = step_ladder(dtype, order)
+    ladder = np.ldexp(step_ladder(dtype, order), -shift)
     n = len(inputs[partial_of(var)[0]])
     with np.errstate(all="ignore"):
         env: dict[str, Any] = {name: np.asarray(a) for name, a in inputs.items()}

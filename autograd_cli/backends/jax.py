@@ -25,17 +25,29 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import Backend, DeviceUnavailable, Evaluation
+from autograd_cli.backends import natives
+from autograd_cli.backends.base import (
+    Backend,
+    DeviceUnavailable,
+    Evaluation,
+    derivatives_not_implemented,
+)
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
 from autograd_cli.core.model import DEVICES, MAX_ORDER, MODES, Partial, partial_of
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.expr.walk import lower, num_as_float
 
+#: How JAX says a differentiation rule is missing: such rows are ``unsupported``.
+_NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
+    (NotImplementedError,),
+    ("not implemented", "Differentiation rule"),
+)
 
 def _import_jax() -> Any:
     """``import jax`` with x64 on and its "GPU present but no CUDA jaxlib" warning off."""
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
     import jax
+    import jax.scipy.special  # not loaded by ``import jax``; natives.JAX calls it
 
     jax.config.update("jax_enable_x64", True)
     return jax
@@ -53,6 +65,10 @@ class JaxBackend(Backend):
     max_order: ClassVar[int] = MAX_ORDER
 
     @classmethod
+    def unsupported(cls, expr: Expr, mode: str = "reverse", order: int = 1) -> str | None:
+        return natives.unsupported(cls.name, expr)
+
+    @classmethod
     def describe(cls, mode: str = "reverse", order: int = 1) -> str:
         if (mode, order) == ("reverse", 1):
             return cls.method
@@ -61,7 +77,8 @@ class JaxBackend(Backend):
         return f"jax.vmap({api}{times}) ({mode})"
 
     def ops(self, dtype: str) -> dict[str, Callable[..., Any]]:
-        """Every op as ``jax.numpy`` spells it; constants are arrays of ``dtype``."""
+        """Every op as JAX spells it (functions: :data:`natives.JAX`: ``jax.numpy``,
+        ``jax.nn``, ``jax.scipy.special``); constants are arrays of ``dtype``."""
         jax = _import_jax()
         jnp = jax.numpy
         dt = jnp.dtype(dtype)
@@ -80,25 +97,23 @@ class JaxBackend(Backend):
             "mul": jnp.multiply,
             "div": jnp.divide,
             "pow": jnp.power,
-            "sin": jnp.sin,
-            "cos": jnp.cos,
-            "tan": jnp.tan,
-            "asin": jnp.arcsin,
-            "acos": jnp.arccos,
-            "atan": jnp.arctan,
-            "sinh": jnp.sinh,
-            "cosh": jnp.cosh,
-            "tanh": jnp.tanh,
-            "exp": jnp.exp,
-            "log": jnp.log,
-            "log2": jnp.log2,
-            "log10": jnp.log10,
-            "sqrt": jnp.sqrt,
-            "abs": jnp.abs,
-            "sigmoid": jax.nn.sigmoid,
-        }
+        } | natives.ops_for("jax", {"jax": jax, "jnp": jnp}, {})
 
     def evaluate(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
+    ) -> Evaluation:
+        order = max((len(partial_of(name)) for name in wrt), default=1)
+        with derivatives_not_implemented('jax', self.describe(mode, order), *_NO_RULE):
+            return self._run(expr, inputs, wrt, dtype, device=device, mode=mode)
+
+    def _run(
         self,
         expr: Expr,
         inputs: Mapping[str, np.ndarray],

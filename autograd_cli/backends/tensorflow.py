@@ -17,11 +17,26 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import Backend, DeviceUnavailable, Evaluation, nested
+from autograd_cli.backends import natives
+from autograd_cli.backends.base import (
+    Backend,
+    DeviceUnavailable,
+    Evaluation,
+    derivatives_not_implemented,
+    nested,
+)
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
 from autograd_cli.core.model import DEVICES, MAX_ORDER, MODES, Partial, partial_of
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.expr.walk import lower, num_as_float
+
+#: How TensorFlow says an op has no registered gradient (SoftsignGrad: no second
+#: derivative of softsign, so no forward mode either, which differentiates the
+#: gradient): such rows are ``unsupported``.
+_NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
+    (LookupError,),
+    ("gradient registry has no entry", "No gradient defined"),
+)
 
 #: ``--device`` as ``tf.device`` names it.
 TF_DEVICES: dict[str, str] = {"cpu": "/CPU:0", "cuda": "/GPU:0"}
@@ -59,13 +74,18 @@ class TensorFlowBackend(Backend):
     max_order: ClassVar[int] = MAX_ORDER
 
     @classmethod
+    def unsupported(cls, expr: Expr, mode: str = "reverse", order: int = 1) -> str | None:
+        return natives.unsupported(cls.name, expr)
+
+    @classmethod
     def describe(cls, mode: str = "reverse", order: int = 1) -> str:
         api = "tf.autodiff.ForwardAccumulator" if mode == "forward" else cls.method
         return nested(api, mode, order)
 
     def ops(self, dtype: str) -> dict[str, Callable[..., Any]]:
-        """Every op as TensorFlow spells it; constants are ``tf.constant`` of ``dtype``.
-        TF has no log2/log10, so they are written as its users write them."""
+        """Every op as TensorFlow spells it (functions: :data:`natives.TENSORFLOW`);
+        constants are ``tf.constant`` of ``dtype``. TF has no log2/log10, so they are
+        written as its users write them."""
         tf = _import_tensorflow()
         dt = getattr(tf, dtype)
 
@@ -85,25 +105,26 @@ class TensorFlowBackend(Backend):
             "mul": tf.multiply,
             "div": tf.divide,
             "pow": tf.pow,
-            "sin": tf.sin,
-            "cos": tf.cos,
-            "tan": tf.tan,
-            "asin": tf.asin,
-            "acos": tf.acos,
-            "atan": tf.atan,
-            "sinh": tf.sinh,
-            "cosh": tf.cosh,
-            "tanh": tf.tanh,
-            "exp": tf.exp,
-            "log": tf.math.log,
+        } | natives.ops_for("tensorflow", {"tf": tf}, {
             "log2": lambda a: tf.math.log(a) / log_2,
             "log10": lambda a: tf.math.log(a) / log_10,
-            "sqrt": tf.sqrt,
-            "abs": tf.abs,
-            "sigmoid": tf.sigmoid,
-        }
+        })
 
     def evaluate(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
+    ) -> Evaluation:
+        order = max((len(partial_of(name)) for name in wrt), default=1)
+        with derivatives_not_implemented('tensorflow', self.describe(mode, order), *_NO_RULE):
+            return self._run(expr, inputs, wrt, dtype, device=device, mode=mode)
+
+    def _run(
         self,
         expr: Expr,
         inputs: Mapping[str, np.ndarray],

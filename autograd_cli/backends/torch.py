@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends.base import Backend, DeviceUnavailable, Evaluation, nested
+from autograd_cli.backends import natives
+from autograd_cli.backends.base import (
+    Backend,
+    DeviceUnavailable,
+    Evaluation,
+    derivatives_not_implemented,
+    nested,
+)
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
 from autograd_cli.core.model import DEVICES, MAX_ORDER, MODES, Partial, partial_of
 from autograd_cli.expr.nodes import Expr
@@ -29,6 +36,14 @@ def _for_torch(a: np.ndarray) -> np.ndarray:
     source = np.asarray(a)
     return source.astype(np.float32) if source.dtype.itemsize < 4 else source
 
+
+
+#: How torch says a derivative rule is missing (hardsigmoid_backward has no
+#: derivative, nor forward AD): such rows are ``unsupported``.
+_NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
+    (RuntimeError, NotImplementedError),
+    ("is not implemented", "does not support it"),
+)
 
 class TorchBackend(Backend):
     name: ClassVar[str] = "torch"
@@ -42,14 +57,19 @@ class TorchBackend(Backend):
     max_order: ClassVar[int] = MAX_ORDER
 
     @classmethod
+    def unsupported(cls, expr: Expr, mode: str = "reverse", order: int = 1) -> str | None:
+        return natives.unsupported(cls.name, expr)
+
+    @classmethod
     def describe(cls, mode: str = "reverse", order: int = 1) -> str:
         if mode == "forward":
             return nested("torch.func.jvp", mode, order)
         return cls.method if order == 1 else nested("torch.autograd.grad", mode, order)
 
     def ops(self, dtype: str, device: str = "cpu") -> dict[str, Callable[..., Any]]:
-        """Every op as torch spells it; constants are 0-d tensors of ``dtype`` so that
-        ``9.0**400`` overflows in that dtype as it would for a torch user."""
+        """Every op as torch spells it (functions: :data:`natives.TORCH`); constants are
+        0-d tensors of ``dtype`` so that ``9.0**400`` overflows in that dtype as it
+        would for a torch user."""
         import torch
 
         dt = getattr(torch, dtype)
@@ -57,7 +77,7 @@ class TorchBackend(Backend):
         def constant(value: float) -> torch.Tensor:
             return torch.tensor(value, dtype=dt, device=device)
 
-        return {
+        ops: dict[str, Callable[..., Any]] = {
             "num": lambda v: constant(num_as_float(v)),
             "pi": lambda: constant(math.pi),
             "e": lambda: constant(math.e),
@@ -68,25 +88,24 @@ class TorchBackend(Backend):
             "mul": torch.mul,
             "div": torch.div,
             "pow": torch.pow,
-            "sin": torch.sin,
-            "cos": torch.cos,
-            "tan": torch.tan,
-            "asin": torch.asin,
-            "acos": torch.acos,
-            "atan": torch.atan,
-            "sinh": torch.sinh,
-            "cosh": torch.cosh,
-            "tanh": torch.tanh,
-            "exp": torch.exp,
-            "log": torch.log,
-            "log2": torch.log2,
-            "log10": torch.log10,
-            "sqrt": torch.sqrt,
-            "abs": torch.abs,
-            "sigmoid": torch.sigmoid,
         }
+        return ops | natives.ops_for("torch", {"torch": torch}, {})
 
     def evaluate(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
+    ) -> Evaluation:
+        order = max((len(partial_of(name)) for name in wrt), default=1)
+        with derivatives_not_implemented('torch', self.describe(mode, order), *_NO_RULE):
+            return self._run(expr, inputs, wrt, dtype, device=device, mode=mode)
+
+    def _run(
         self,
         expr: Expr,
         inputs: Mapping[str, np.ndarray],

@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 import click
 
 from autograd_cli import __version__
+from autograd_cli.cli.functions import functions_command
+from autograd_cli.cli.hunt import hunt_command
 from autograd_cli.cli.options import (
     OPTIONS,
     CheckOptions,
@@ -22,6 +24,7 @@ from autograd_cli.cli.options import (
     comparison_options,
 )
 from autograd_cli.cli.output import check_writable, fail, write_output
+from autograd_cli.cli.service import service_group
 from autograd_cli.inputs import InputError
 from autograd_cli.report.render import FORMATS
 
@@ -42,6 +45,11 @@ def cli() -> None:
       gradcheck diff old.json new.json --format markdown
 
     \b
+    A background service keeps the frameworks loaded between runs, so a second
+    run answers in a fraction of a second (gradcheck service status|stop).
+    Off with --no-service or GRADCHECK_SERVICE=0, and when CI is set.
+
+    \b
     Exit codes:
       0    no backend is wrong (inaccurate rows, undefined points, kinks and
            over- or underflow are shown and explained, not counted, unless --strict)
@@ -54,13 +62,15 @@ def cli() -> None:
     """
 
 
-def main(args: Sequence[str] | None = None, *, held: Sequence[int] = ()) -> NoReturn:
+def main(args: Sequence[str] | None = None, *, held: Sequence[int] = (),
+         prog_name: str | None = None) -> NoReturn:
     """The ``gradcheck`` command: ``main(["x**2", "--at", "3"])`` runs it in-process and
     ends in SystemExit with its exit code, as the console script does.
 
     Around click's own handling: SIGINT, SIGTERM and SIGHUP end the run through every
     cleanup (:mod:`.signals`) and exit 128 + N with one line on stderr, not click's
     "Aborted!" and exit 1. ``held``: signals that arrived while the CLI was imported.
+    ``prog_name``: the name usage lines show (the service runs a client's command).
     """
     from autograd_cli.cli import signals
 
@@ -68,7 +78,7 @@ def main(args: Sequence[str] | None = None, *, held: Sequence[int] = ()) -> NoRe
     caught = signals.Caught()
     try:
         with signals.handled(held) as caught:
-            cli.main(args=list(args) if args is not None else None)
+            cli.main(args=list(args) if args is not None else None, prog_name=prog_name)
         code = 0  # pragma: no cover - click's standalone mode always exits
     except signals.Interrupted as stop:
         code = stop.exit_code
@@ -79,6 +89,9 @@ def main(args: Sequence[str] | None = None, *, held: Sequence[int] = ()) -> NoRe
             code = caught.exit_code
             signals.say(caught.signum)
     sys.exit(code)
+
+
+cli.add_command(service_group)
 
 
 @cli.command(cls=ExpressionCommand)
@@ -117,6 +130,9 @@ def check(**given: Any) -> None:
     if options.range_ is not None:
         check_range(options)
     check_points(options)
+
+
+cli.add_command(functions_command)
 
 
 @cli.command("backends")
@@ -313,6 +329,8 @@ def suite_command(
             line += f" ({result.seconds:.2f} s)"
         if result.outcome in (suites.FAILED, suites.ERROR):
             line += f": {result.message}"
+        elif result.known:
+            line += ": " + "; ".join(result.known)
         click.echo(line, err=True)
 
     def report(results: list[suites.CaseResult], interrupted: int | None = None) -> None:
@@ -379,3 +397,6 @@ def diff_command(old: Path, new: Path, fmt: str, output: Path | None) -> None:
     color = fmt == "table" and output is None and sys.stdout.isatty()
     write_output(diffs.render(found, fmt, color=color, width=terminal_width(output)), output)
     sys.exit(found.exit_code)
+
+
+cli.add_command(hunt_command)

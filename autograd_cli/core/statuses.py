@@ -6,8 +6,14 @@ from __future__ import annotations
 from typing import Literal
 
 #: ok: computed. The rest are ways a backend can fail to compute; each becomes a row.
-RunStatus = Literal["ok", "error", "unavailable", "crashed", "timeout"]
+RunStatus = Literal["ok", "error", "unavailable", "crashed", "timeout", "unsupported"]
 FAILURE_STATUSES: tuple[str, ...] = ("error", "unavailable", "crashed", "timeout")
+#: The framework has no native op for a function of the expression (TensorFlow's
+#: hypot), or does not implement the asked derivative order or mode for it: the row
+#: says why and is not judged. Not a failure: the backend ran as it should, and a
+#: stand-in formula would judge our code, not the framework's.
+UNSUPPORTED = "unsupported"
+NOT_RUN_STATUSES: tuple[str, ...] = (UNSUPPORTED,)
 
 #: The tiers of a judged result (see :func:`autograd_cli.comparison.verdicts.errors`):
 #: ok, inaccurate (beyond rounding, shown with its ULPs; fails with --strict or an

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from autograd_cli.backends.base import Backend
     from autograd_cli.expr.nodes import Expr
 
-Status = Literal["ok", "error", "unavailable"]
+Status = Literal["ok", "error", "unavailable", "unsupported"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,12 @@ def evaluate(
         if order > cls.max_order:
             raise ValueError(f"this backend computes derivatives up to order {cls.max_order}, "
                              f"not {order}")
+        why = cls.unsupported(expr, mode, order) if hasattr(cls, "unsupported") else None
+        if why is not None:
+            outcome = Outcome("unsupported", method=cls.describe(mode, order), dtype=dtype,
+                              reason=why)
+            outcome.seconds = time.perf_counter() - start
+            return outcome
         options: dict[str, Any] = {"mode": mode} if cls.modes else {}
         if device != "cpu" and device in cls.devices:
             options["device"] = device
@@ -147,15 +153,28 @@ def evaluate(
 
 
 def _failure(exc: Exception, verbose: bool) -> Outcome:
-    from autograd_cli.backends.base import DeviceUnavailable
+    from autograd_cli.backends.base import DeviceUnavailable, Unsupported
 
     if verbose:
         traceback.print_exc()
+    if isinstance(exc, Unsupported):
+        return Outcome("unsupported", reason=str(exc))
     if isinstance(exc, ImportError):
         return Outcome("unavailable", reason=str(exc).strip() or one_line(exc))
     if isinstance(exc, DeviceUnavailable):
         return Outcome("unavailable", reason=str(exc))
     return Outcome("error", reason=one_line(exc))
+
+
+def _runs(task: Task) -> bool:
+    """Whether the backend will compute ``task``: not when it has no native op for it
+    (its row is ``unsupported``, answered without importing the framework)."""
+    try:
+        cls = load(task.target)
+        order = max((name.count(",") + 1 for name in task.wrt), default=1)
+        return getattr(cls, "unsupported", lambda *a: None)(task.expr, task.mode, order) is None
+    except Exception:
+        return True  # evaluate() says what is wrong
 
 
 def _import(target: str) -> None:
@@ -220,11 +239,13 @@ def main(conn: Connection, verbose: bool = False) -> None:
         if not isinstance(task, Task):
             break
         blocks: list[SharedMemory] = []  # mapped until the answer is sent
+        runs = _runs(task)
         try:
-            _send(conn, _answer(task, task.target not in imported, blocks))
+            _send(conn, _answer(task, runs and task.target not in imported, blocks))
         finally:
             _close(blocks)
-        imported.add(task.target)
+        if runs:
+            imported.add(task.target)
     _flush()
     os._exit(0)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.core.dtypes import shortest
 from autograd_cli.core.model import notation
+from autograd_cli.core.statuses import NOT_RUN_STATUSES
 
 if TYPE_CHECKING:
     from autograd_cli.report.model import Report, Row
@@ -170,7 +171,7 @@ def _estimate_cell(row: SweepRow) -> str:
 
 
 def _sweep_summary_cells(row: SweepRow) -> list[str]:
-    if row.failed:
+    if row.failed or row.status in NOT_RUN_STATUSES:
         verdict = f"{row.status}: {row.reason}" if row.reason else row.status
     elif row.wrong or row.inaccurate:
         verdict = ", ".join(f"{n:,} {tier}" for tier, n in (("wrong", row.wrong),

@@ -14,7 +14,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autograd_cli.comparison.verdicts import Tolerance
-from autograd_cli.core.statuses import INACCURATE, SPECIAL_STATUSES, TIERS, WRONG
+from autograd_cli.core.statuses import (
+    INACCURATE,
+    NOT_RUN_STATUSES,
+    SPECIAL_STATUSES,
+    TIERS,
+    WRONG,
+)
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -100,6 +106,20 @@ class Judged:
     @property
     def inaccurate(self) -> list[Any]:
         return [row for row in self.rows if row.status == INACCURATE]
+
+    @property
+    def unsupported(self) -> list[Any]:
+        """Rows a framework could not compute with its own ops (no native hypot in
+        TensorFlow): said, not judged, not a failure."""
+        return [row for row in self.rows if row.status in NOT_RUN_STATUSES]
+
+    def unsupported_note(self) -> str:
+        """"; unsupported (not judged): tensorflow (no native hypot op)" or ""."""
+        rows = self.unsupported
+        if not rows:
+            return ""
+        names = ", ".join(dict.fromkeys(row.backend for row in rows))
+        return f"; unsupported (not judged): {names}"
 
     @property
     def special(self) -> list[Any]:

@@ -9,7 +9,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from autograd_cli.comparison.verdicts import Tolerance
-from autograd_cli.core.statuses import FAILURE_STATUSES, INACCURATE, SPECIAL_STATUSES, WRONG
+from autograd_cli.core.statuses import (
+    FAILURE_STATUSES,
+    INACCURATE,
+    NOT_RUN_STATUSES,
+    SPECIAL_STATUSES,
+    WRONG,
+)
 from autograd_cli.report.common import (
     JSON_SCHEMA_VERSION,
     Judged,
@@ -165,7 +171,11 @@ class Report(Judged):
 
     def verdict(self) -> str:
         """The closing line: whether all backends agree, and if not, who does not."""
-        backends = self.backends
+        return self._verdict() + self.unsupported_note()
+
+    def _verdict(self) -> str:
+        backends = [b for b in self.backends
+                    if any(r.backend == b and r.status not in NOT_RUN_STATUSES for r in self.rows)]
         special = special_counts(row.status for row in self.special)
         shown = self._inaccurate_note()
         if self.ok and shown:

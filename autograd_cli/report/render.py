@@ -45,7 +45,7 @@ def _scripts(report: Report) -> list[tuple[str, str]]:
 
 
 #: Verdict colours: ok green, wrong red, everything else (inaccurate, special) yellow.
-STYLES = {"ok": "green", "wrong": "red"}
+STYLES = {"ok": "green", "wrong": "red", "unsupported": "dim"}
 
 
 def render_table(report: Report, *, color: bool = False, width: int | None = None) -> str:

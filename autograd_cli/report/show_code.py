@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cli.backends import natives
+from autograd_cli.backends.natives import Spelling, Written, call_source
 from autograd_cli.core.model import Partial, Request, notation
 from autograd_cli.expr.functions import FUNCTIONS
 from autograd_cli.expr.walk import lower, num_as_float
@@ -58,10 +60,11 @@ def _wrap(part: Source, minimum: int) -> str:
     return text if precedence >= minimum else f"({text})"
 
 
-def source_ops(functions: dict[str, str], *, unary_plus: bool = True) -> dict[str, Any]:
-    """An ops table whose values are source text: ``functions`` maps each allowlisted
-    function to a template with ``{0}`` for its argument. Binary operators print
-    infix (the frameworks' operators call the same ops as their ``add``/``pow``)."""
+def source_ops(functions: dict[str, Spelling], *, unary_plus: bool = True) -> dict[str, Any]:
+    """An ops table whose values are source text: ``functions`` is a framework's table of
+    :mod:`~autograd_cli.backends.natives`, the very calls its backend makes (parameters
+    as the float literals the backend passes). Binary operators print infix (the
+    frameworks' operators call the same ops as their ``add``/``pow``)."""
 
     def binary(name: str) -> Callable[[Source, Source], Source]:
         symbol, precedence = _BINARY[name]
@@ -70,9 +73,17 @@ def source_ops(functions: dict[str, str], *, unary_plus: bool = True) -> dict[st
         return lambda a, b: (f"{_wrap(a, precedence)}{symbol}{_wrap(b, precedence + 1)}",
                              precedence)
 
-    def call(template: str) -> Callable[[Source], Source]:
-        precedence = MUL if " / " in template else ATOM  # TF's log2: log(a) / log(2)
-        return lambda a: (template.format(a[0]), precedence)
+    def call(spelling: Spelling, arity: int) -> Callable[..., Source]:
+        # TF's log2 is a division: log(a) / log(2)
+        divides = isinstance(spelling, Written) and " / " in spelling.template
+        precedence = MUL if divides else ATOM
+
+        def source(*args: Any) -> Source:
+            inputs = [text for text, _ in args[:arity]]
+            params = [literal(num_as_float(p)) for p in args[arity:]]
+            return call_source(spelling, inputs, params), precedence
+
+        return source
 
     ops: dict[str, Any] = {
         "num": lambda v: (f"c({literal(num_as_float(v))})", ATOM),
@@ -82,24 +93,14 @@ def source_ops(functions: dict[str, str], *, unary_plus: bool = True) -> dict[st
         "pos": (lambda a: (f"+{_wrap(a, POW)}", UNARY)) if unary_plus else (lambda a: a),
     }
     ops.update({name: binary(name) for name in _BINARY})
-    ops.update({name: call(functions[name]) for name in FUNCTIONS})
+    ops.update({name: call(functions[name], FUNCTIONS[name].arity) for name in FUNCTIONS})
     return ops
 
 
-TORCH_FUNCTIONS = {name: f"torch.{name}({{0}})" for name in FUNCTIONS}
-
-TF_FUNCTIONS = {name: f"tf.{name}({{0}})" for name in FUNCTIONS} | {
-    "log": "tf.math.log({0})",
-    "log2": "tf.math.log({0}) / tf.math.log(c(2.0))",
-    "log10": "tf.math.log({0}) / tf.math.log(c(10.0))",
-}
-
-JAX_FUNCTIONS = {name: f"jnp.{name}({{0}})" for name in FUNCTIONS} | {
-    "asin": "jnp.arcsin({0})",
-    "acos": "jnp.arccos({0})",
-    "atan": "jnp.arctan({0})",
-    "sigmoid": "jax.nn.sigmoid({0})",
-}
+#: Each framework's functions, as its backend calls them (one table: natives).
+TORCH_FUNCTIONS: dict[str, Spelling] = natives.TORCH
+TF_FUNCTIONS: dict[str, Spelling] = natives.TENSORFLOW
+JAX_FUNCTIONS: dict[str, Spelling] = natives.JAX
 
 
 class _Names:
@@ -118,7 +119,7 @@ class _Names:
         return name
 
 
-def _expression(request: Request, functions: dict[str, str], names: _Names,
+def _expression(request: Request, functions: dict[str, Spelling], names: _Names,
                 *, unary_plus: bool = True) -> str:
     env = {name: (names.var[name], ATOM) for name in request.variables}
     text, _ = lower(request.expr, source_ops(functions, unary_plus=unary_plus), env)
@@ -305,8 +306,9 @@ def jax_script(request: Request) -> str:
     if simple:  # the backend differentiates a function of (wrt..., the others...)
         order = [*request.wrt, *(n for n in request.variables if n not in request.wrt)]
     params = ", ".join(names.var[name] for name in order)
+    special = ["import jax.scipy.special"] if "jax.scipy.special." in expression else []
     lines = [*_header(request, "jax"), *_imports_math(expression), "import jax",
-             "import jax.numpy as jnp", ""]
+             "import jax.numpy as jnp", *special, ""]
     if request.dtype == "float64":
         lines += ['jax.config.update("jax_enable_x64", True)  # else float64 is float32', ""]
     lines += [f"dt = jnp.{request.dtype}", "", "",
@@ -369,8 +371,18 @@ def scripts(request: Request) -> dict[str, str]:
             continue
         for mode in request.modes:
             key = name if request.mode != "both" else f"{name}:{mode}"
-            found[key] = PRINTERS[name](replace(request, mode=mode))
+            found[key] = script(name, replace(request, mode=mode))
     return found
+
+
+def script(backend: str, request: Request) -> str:
+    """The backend's script for ``request``; where the framework has no native op for a
+    function of it, a comment that says so (its row is ``unsupported``: nothing ran)."""
+    why = natives.unsupported(backend, request.expr)
+    if why is not None:
+        return (f"# gradcheck --show-code: {backend}, {request.dtype}, {request.device}\n"
+                f"# not run: {why}\n")
+    return PRINTERS[backend](request)
 
 
 def sweep_scripts(report: Any, wrt: tuple[str, ...], order: int,
@@ -391,8 +403,8 @@ def sweep_scripts(report: Any, wrt: tuple[str, ...], order: int,
         ulps = "" if row.max_ulp_error is None else f" ({row.max_ulp_error:.3g} ULP)"
         where = f"{report.swept} = {literal(row.worst_at)}"
         found.append((row, f"# the sweep's worst point for {row.series} in {row.dtype}: "
-                           f"{where}{ulps}\n" + PRINTERS[row.backend](request)))
+                           f"{where}{ulps}\n" + script(row.backend, request)))
     return found
 
 
-__all__ = ["PRINTERS", "literal", "scripts", "source_ops", "sweep_scripts"]
+__all__ = ["PRINTERS", "literal", "script", "scripts", "source_ops", "sweep_scripts"]

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autograd_cli.comparison.verdicts import Tolerance
-from autograd_cli.core.statuses import FAILURE_STATUSES, OVERFLOW, SPECIAL_STATUSES, UNDERFLOW
+from autograd_cli.core.statuses import (
+    FAILURE_STATUSES,
+    NOT_RUN_STATUSES,
+    OVERFLOW,
+    SPECIAL_STATUSES,
+    UNDERFLOW,
+)
 from autograd_cli.report.common import JSON_SCHEMA_VERSION, Judged, json_number, tolerance_dict
 from autograd_cli.report.model import produced_by
 
@@ -187,6 +193,9 @@ class SweepReport(Judged):
     def verdict(self) -> str:
         """The closing line; with several dtypes one line for all, rows named with
         their dtype ("torch float32") and each dtype's tolerance in the parentheses."""
+        return self._verdict() + self.unsupported_note()
+
+    def _verdict(self) -> str:
         where = f"{self.points:,} points"
         if self.several:
             where += f" in each of {len(self.parts)} dtypes"
@@ -197,7 +206,8 @@ class SweepReport(Judged):
         rule = "(" + "; ".join(
             f"{d}: {tolerances.get(d, self.tolerance).describe()}" for d in dtypes) + ")"
         special = self._special_text()
-        count = len(dict.fromkeys(row.series for row in self.rows))
+        count = len(dict.fromkeys(row.series for row in self.rows
+                                  if row.status not in NOT_RUN_STATUSES))
         if self.ok and self._inaccurate_note():
             judged = f"; not judged: {special} (see warnings)" if special else ""
             return (f"OK: no backend is wrong at any of {where} {rule}{judged}"
