@@ -47,7 +47,7 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 smoke: $(STAMP)
-	$(BIN)/gradcheck suite configs/smoke.toml --junit gradcheck.xml
+	$(BIN)/gradcheck suite configs/smoke.toml configs/ml-functions.toml --junit gradcheck.xml
 
 # The wheel, built and installed into a fresh venv outside the repository, runs.
 dist-check: $(STAMP)
@@ -89,6 +89,9 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/service.py
+	$(BIN)/python benchmarks/sweep_reference.py
+	$(BIN)/python benchmarks/hunt.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -513,3 +513,50 @@ def test_a_suite_stopped_by_a_signal_reports_what_finished(tmp_path):
     assert cases["after"].find("skipped").get("message") == "not run: interrupted (SIGTERM)"
     properties = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert properties["interrupted"] == "SIGTERM"
+
+
+KNOWN_SUITE = """
+[[case]]
+name = "tanh, a known error"
+expression = "tanh(x)"
+at = 3
+backends = ["analytic", "torch"]
+max-ulps = 1
+known = { torch = "1 - tanh**2 loses bits" }
+
+[[case]]
+name = "square, a known error gone"
+expression = "x**2"
+at = 3
+backends = ["analytic", "torch"]
+known = { "torch float32" = "was wrong once" }
+"""
+
+
+def test_known_errors_pass_and_say_so(gradcheck, tmp_path):
+    """`known` excuses that backend's failing rows (and only those), says it saw them,
+    and says when they are gone; in the summary, JSON and JUnit."""
+    import json
+    suite = tmp_path / "known.toml"
+    suite.write_text(KNOWN_SUITE)
+    junit = tmp_path / "j.xml"
+    result = gradcheck("suite", str(suite), "--junit", str(junit))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED  known::tanh, a known error" in result.stderr
+    assert "known: torch (1 - tanh**2 loses bits)" in result.stderr
+    assert "known failure not seen: torch passes now (was wrong once)" in result.stderr
+    assert "(known: torch)" in result.stdout
+    assert "passed (known failure not seen: torch)" in result.stdout
+    root = check_junit(junit)
+    assert root.get("failures") == "0"
+    assert any(p.get("name") == "known" for p in root.iter("property"))
+    data = json.loads(gradcheck("suite", str(suite), "--format", "json").stdout)
+    assert [c["known"][0].split(" (")[0] for c in data["cases"]] == [
+        "known: torch", "known failure not seen: torch passes now"]
+    # Another backend's failure is not excused.
+    suite.write_text(KNOWN_SUITE.replace('known = { torch = "1 - tanh**2 loses bits" }',
+                                         'known = { tensorflow = "not this one" }'))
+    assert gradcheck("suite", str(suite)).returncode == 1
+    suite.write_text(KNOWN_SUITE.replace('"torch float32"', '"pytorch"'))
+    refused = gradcheck("suite", str(suite))
+    assert refused.returncode == 2 and "unknown backend 'pytorch'" in refused.stderr

@@ -42,7 +42,7 @@ from autograd_cli.core.statuses import (
     UNDERFLOW,
     WRONG,
 )
-from autograd_cli.domain import Labels, Special, in_range, short
+from autograd_cli.domain import Labels, Special, convention, describe, in_range, short
 from autograd_cli.execution import runner
 from autograd_cli.report.model import Report, Row, merge
 
@@ -71,6 +71,7 @@ def run_check(
     and explained in ``warnings``; ``strict`` counts them as failures, and inaccurate rows too.
     """
     from autograd_cli import domain, truth
+    from autograd_cli.truth.params import with_rounded_parameters
     from autograd_cli.truth.symbolic import sympy_ops
 
     modes = ModePlan(request.backends, request.mode)
@@ -108,13 +109,14 @@ def run_check(
             sympy_ops()
             deadline = truth.Deadline(request.timeout)
             with deadline.alarm():
-                reference = truth.reference(request.expr, inputs, request.wrt,
-                                               deadline=deadline)
+                # Parameters (leaky_relu's slope) as the frameworks see them: in the dtype.
+                reference = truth.reference(with_rounded_parameters(request.expr, request.dtype),
+                                            inputs, request.wrt, deadline=deadline)
                 reference_seconds = time.perf_counter() - started
                 deadline.doing = "checking points near kinks and domain edges"
                 labels = domain.classify(
                     request.expr, {k: v.astype(np.float64) for k, v in inputs.items()},
-                    request.wrt, request.text,
+                    request.wrt, request.text, dtype=request.dtype,
                 )
         except BaseException:
             run.cancel()
@@ -295,6 +297,11 @@ def _rows(
                     overflow, underflow = ranges[index, name]
                     _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
                            bool(underflow[i]), inside[name][i] if name in inside else None)
+                    note = labels.notes.get(i) if labels else None
+                    if note is not None and row.status in (INACCURATE, WRONG) and not row.reason:
+                        known = convention(*note, row.backend, row.order)
+                        row.reason = (describe(note[1]) or note[1]) + (
+                            f"; {row.backend}'s convention: {known}" if known else "")
                 rows.append(row)
     return rows
 
@@ -360,6 +367,9 @@ def _label(
     the computation left the range)): its status, and why."""
     if special is not None:
         row.status, row.reason = special.status, special.reason
+        known = convention(special.func, special.kind, row.backend, row.order)
+        if known:
+            row.reason = f"{special.reason}; {row.backend}'s convention: {known}"
         row.left, row.right = special.left, special.right
         row.exact = row.abs_error = row.rel_error = row.ulp_error = None
         return

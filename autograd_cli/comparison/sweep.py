@@ -72,6 +72,7 @@ def run_sweep(
     """
     from autograd_cli.execution import runner
     from autograd_cli.truth.deadline import Deadline
+    from autograd_cli.truth.params import with_rounded_parameters
     from autograd_cli.truth.point import round_double_double
     from autograd_cli.truth.vectorized import (
         ACCEPT_BITS,
@@ -81,7 +82,8 @@ def run_sweep(
     )
 
     bits = ACCEPT_BITS[sweep.dtype]
-    truth = SweepReference(sweep.expr, (sweep.label,), values=values, bits=bits)
+    truth = SweepReference(with_rounded_parameters(sweep.expr, sweep.dtype), (sweep.label,),
+                           values=values, bits=bits)
     plan = ModePlan(sweep.backends, sweep.mode)
     own_mode = plan.own_mode
     summaries: dict[str, Summary] = {}
@@ -128,7 +130,7 @@ def run_sweep(
                 data = Chunk(lo, x, None if exact.values is None else exact.values[0],
                              hi_exact, lo_exact, {}, {}, dtype=sweep.dtype)
                 labels = classify(sweep.expr, points, (sweep.label,), sweep.text,
-                                  max_exact=MAX_EXACT - special.checked)
+                                  max_exact=MAX_EXACT - special.checked, dtype=sweep.dtype)
                 hi_exact, lo_exact = labels.exact_for(sweep.label, hi_exact, lo_exact)
                 data.exact, data.exact_lo = hi_exact, lo_exact
                 data.floor, data.subnormal = sweep_floor(sweep, points)

@@ -65,11 +65,18 @@ def junit_xml(suites: Sequence[Suite], results: Sequence[CaseResult],
                                        type=_failure_type(r) if kind == "failure"
                                        else "backend")
                 detail.text = r.details()
-            shown = _inaccurate_lines(r)
-            if shown and r.outcome != SKIPPED:
+            shown, missing = _inaccurate_lines(r), _unsupported_lines(r)
+            if (shown or missing or r.known) and r.outcome != SKIPPED:
                 listed = ET.SubElement(case, "properties")
-                ET.SubElement(listed, "property", name="inaccurate", value=str(len(shown)))
-                ET.SubElement(case, "system-out").text = "\n".join(shown) + "\n"
+                if shown:
+                    ET.SubElement(listed, "property", name="inaccurate", value=str(len(shown)))
+                if missing:
+                    ET.SubElement(listed, "property", name="unsupported",
+                                  value=str(len(missing)))
+                if r.known:
+                    ET.SubElement(listed, "property", name="known", value=str(len(r.known)))
+                ET.SubElement(case, "system-out").text = "\n".join(
+                    shown + missing + r.known) + "\n"
         for key in ("tests", "failures", "errors", "skipped"):
             totals[key] += int(element.get(key, "0"))
         totals["time"] += seconds
@@ -102,6 +109,15 @@ def _inaccurate_lines(result: CaseResult) -> list[str]:
                      f"{' at ' + where if where else count}"
                      f"{'' if ulps is None else f', {ulps:.3g} ULPs'}")
     return lines
+
+
+def _unsupported_lines(result: CaseResult) -> list[str]:
+    """One line per framework that has no native op for the case (its rows are
+    ``unsupported``: not judged, not failing)."""
+    if result.report is None:
+        return []
+    reasons = {row.backend: row.reason for row in result.report.unsupported}
+    return [f"unsupported: {backend}: {reason}" for backend, reason in reasons.items()]
 
 
 def _versions(results: Sequence[CaseResult]) -> dict[str, str]:

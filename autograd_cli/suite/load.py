@@ -181,6 +181,9 @@ def _expand(path: Path, suite: str, where: str, options: dict[str, Any]) -> Iter
             plot=plot,
             notes=tuple(notes),
             strict=bool(options.get("strict", False)),
+            known={backend: reason for (backend, only), reason in options.get("known", {}).items()
+                   if only in (None, dtype)},
+            known_strict=bool(options.get("known-strict", False)),
         )
 
 

@@ -38,6 +38,11 @@ class Case:
     plot: Path | None = None
     notes: tuple[str, ...] = ()
     strict: bool = False  # undefined/kink/overflow rows fail the case
+    #: Backends whose wrong rows are a known framework error (backend -> why): they do
+    #: not fail the case; the case says they were seen, or that they are gone.
+    known: Mapping[str, str] = field(default_factory=dict)
+    #: A known failure that is not seen fails the case (a regression suite of bugs).
+    known_strict: bool = False
 
     @property
     def nodeid(self) -> str:
@@ -61,6 +66,8 @@ class CaseResult:
     seconds: float = 0.0
     report: Report | None = None
     problems: list[str] = field(default_factory=list)
+    #: "known: tensorflow (why)" for each known failure seen; "fixed? ..." for one not seen.
+    known: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> str:

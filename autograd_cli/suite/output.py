@@ -97,9 +97,20 @@ def _summary_rows(results: Sequence[CaseResult]) -> list[dict[str, Any]]:
             "worst ULP": format_ulps(worst_ulps(r)),
             "time": f"{r.seconds:.2f} s",
             "result": f"ERROR (exit {r.exit_code})" if r.outcome == ERROR
-            else r.outcome.upper() if r.outcome == FAILED else r.outcome + _inaccurate(r),
+            else r.outcome.upper() if r.outcome == FAILED
+            else r.outcome + _inaccurate(r) + _known(r),
         })
     return rows
+
+
+def _known(result: CaseResult) -> str:
+    """" (known: tensorflow)" for a passing case whose failing rows are its known
+    framework errors; " (known failure not seen: tensorflow)" when one is gone."""
+    seen = [line.split()[1] for line in result.known if line.startswith("known: ")]
+    gone = [line.split()[4] for line in result.known if line.startswith("known failure")]
+    parts = ([f"known: {', '.join(seen)}"] if seen else []) + (
+        [f"known failure not seen: {', '.join(gone)}"] if gone else [])
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _inaccurate(result: CaseResult) -> str:
@@ -186,6 +197,7 @@ def to_dict(suites: Sequence[Suite], results: Sequence[CaseResult],
                 "seconds": round(r.seconds, 6),
                 "message": r.message,
                 "problems": list(r.problems),
+                "known": list(r.known),
                 "report": None if r.report is None else r.report.to_dict(),
             }
             for r in results

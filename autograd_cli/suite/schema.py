@@ -133,11 +133,33 @@ OPTION_KEYS: dict[str, config.Validator] = {
     "mode": config.choice(MODE_CHOICES, "mode"),
     "device": config.choice(DEVICES, "device"),
 }
+def _known(value: Any) -> dict[tuple[str, str | None], str]:
+    """Known failures: ``{ tensorflow = "why" }`` or ``{ "tensorflow float64" = "why" }``
+    (one dtype only): that backend's wrong rows are expected, so they do not fail the
+    case, and the case says so (and says when they are gone)."""
+    from autograd_cli.backends import REGISTRY
+
+    if not isinstance(value, dict) or not value:
+        raise Invalid(f"expected a table of backend = \"reason\", got {describe(value)}",
+                      'for example known = { tensorflow = "float32-accurate gelu in float64" }')
+    found: dict[tuple[str, str | None], str] = {}
+    for key, reason in value.items():
+        backend, _, dtype = str(key).partition(" ")
+        if backend not in REGISTRY:
+            raise Invalid(config.unknown("backend", backend, tuple(REGISTRY), in_file=True))
+        if dtype and dtype not in ALL_DTYPES:
+            raise Invalid(config.unknown("dtype", dtype, ALL_DTYPES, in_file=True))
+        found[backend, dtype or None] = _text(reason)
+    return found
+
+
 CASE_KEYS: dict[str, config.Validator] = {
     "name": _text,
     "expression": _text,
     **OPTION_KEYS,
     "expect": _expect,
+    "known": _known,
+    "known-strict": config.flag,
     "plot": _path,
 }
 TOP_KEYS = ("name", "description", "defaults", "case")
