@@ -6,6 +6,10 @@ held, and ends the run as soon as :mod:`autograd_cli.cli.signals` is in place, w
 same message and exit code (128 + N) as later; without this, a Ctrl-C during start-up
 would print a KeyboardInterrupt traceback from inside an import, and SIGTERM would end
 the process without a word.
+
+Before the CLI is imported, the run is offered to the per-user background service
+(:mod:`autograd_cli.execution.service`), which keeps the frameworks loaded; when there
+is none, the command runs here and starts one for the next run.
 """
 
 from __future__ import annotations
@@ -24,9 +28,24 @@ def main() -> None:
         number = getattr(signal, name, None)
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, hold)
+    import os
+    import sys
+
+    from autograd_cli.execution import service
+
+    run = service.plan(sys.argv[1:], os.environ)
+    if run.use:  # a warm service answers in a fraction of a second; else run it here
+        code = service.forward(run, held)
+        if code is not None:
+            sys.exit(code)
     from autograd_cli.cli import main as command
 
-    command(held=held)
+    try:
+        command(run.argv, held=held)
+    except SystemExit as done:  # not after a signal: the user stopped this, not asked more
+        if not (isinstance(done.code, int) and done.code >= 128):
+            service.start_in_background(run)
+        raise
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sweep-points", type=int, default=1_000_000)
     args = parser.parse_args()
+    os.environ["GRADCHECK_SERVICE"] = "0"  # cold figures: no background service (see service.py)
     env_note = os.environ.get("OPENBLAS_CORETYPE")
     with tempfile.TemporaryDirectory() as folder:
         scripts = {}

@@ -13,6 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GRADCHECK = Path(sys.executable).parent / "gradcheck"
 
+# Every command a test runs is a cold one-shot run, as in CI: no background service
+# (tests/test_service.py turns it on, in a private folder, for its own runs).
+os.environ["GRADCHECK_SERVICE"] = "0"
+
 
 @pytest.fixture
 def gradcheck() -> Callable[..., subprocess.CompletedProcess[str]]:

@@ -10,7 +10,8 @@ outside a table and other than ``...`` must be a line the command printed.
 
 Each command runs once, through the installed ``gradcheck``, with stdin closed, in a
 working directory of its own that holds a copy of configs/ and an empty docs/, so the
-files it writes land there. They run a few at a time: each loads the frameworks.
+files it writes land there. They run a few at a time, with the background service on
+(a private one): the first commands run cold and start it, the rest are served warm.
 Also checked: the README's first screen, and that every relative link leads somewhere.
 """
 
@@ -143,10 +144,11 @@ def documented_commands() -> list[DocCommand]:
 COMMANDS = documented_commands()
 
 
-def run_in_own_folder(args: tuple[str, ...], folder: Path) -> subprocess.CompletedProcess[str]:
+def run_in_own_folder(args: tuple[str, ...], folder: Path,
+                      service: dict[str, str]) -> subprocess.CompletedProcess[str]:
     shutil.copytree(ROOT / "configs", folder / "configs")
     (folder / "docs").mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **service}
     env.pop("NO_COLOR", None)
     try:
         return subprocess.run([str(GRADCHECK), *args], capture_output=True, text=True,
@@ -164,8 +166,18 @@ def ran(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                 if "command" in getattr(getattr(item, "callspec", None), "params", {})]
     unique = list(dict.fromkeys(command.args for command in selected if command.skip is None))
     folders = [tmp_path_factory.mktemp("doc-command") for _ in unique]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        done = list(pool.map(run_in_own_folder, unique, folders))
+    # As a user runs them: the first command starts the background service and the
+    # others are served by it (the same output, byte for byte, as a cold run; the
+    # frameworks load once, not once per command). A private one, stopped afterwards.
+    runtime = tmp_path_factory.mktemp("service")
+    runtime.chmod(0o700)
+    service = {"GRADCHECK_SERVICE": "1", "XDG_RUNTIME_DIR": str(runtime)}
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            done = list(pool.map(run_in_own_folder, unique, folders, [service] * len(unique)))
+    finally:
+        subprocess.run([str(GRADCHECK), "service", "stop"], capture_output=True, timeout=60,
+                       env={**os.environ, **service}, check=False)
     return {args: (result, folder)
             for args, result, folder in zip(unique, done, folders, strict=True)}
 

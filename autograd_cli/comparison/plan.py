@@ -117,6 +117,10 @@ def worker_pool(frameworks: Sequence[str], pool: Pool | None, needed: bool, *,
     """``pool`` if one is given; else, when ``needed`` and there are frameworks, a pool
     of their own for the block, closed after it (each framework then loads once for
     every mode, chunk or dtype the block runs)."""
+    if pool is None and frameworks:  # inside the service: its warm pool, if it fits
+        from autograd_cli.execution.service_pool import lent
+
+        pool = lent(jobs=jobs, isolate=isolate, verbose=verbose)
     if pool is not None or not needed or not frameworks:
         yield pool
         return
