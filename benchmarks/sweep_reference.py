@@ -66,6 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     names = [n for n in args.functions.split(",") if n] or list(FUNCTIONS)
     sweep_seconds(*case("sin", 1000), 48)  # imports and SymPy's first call, not counted
+    point_microseconds(*case("sin", 10), 3)  # nor the mpmath reference's (the first
+    # function with a point left to mpmath would pay them)
     base, _ = sweep_seconds(*case("sin", args.points), 48)
     print(
         f"{'function':<13} {'float32 s':>9} {'/ sin':>6} {'to mpmath':>9}   "

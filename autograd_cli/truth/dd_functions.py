@@ -53,6 +53,42 @@ class DDFunction:
     low: float = -math.inf
     high: float = math.inf
     open_edges: bool = False
+    #: f' in float64 (a long double call saved where its only uses, the argument's
+    #: extra bits and the bound, need no more): from (u64, shift, y64), the slope at
+    #: u64, its error bound as f' of a point within ``shift`` of u64, and a bound on
+    #: |f''| there.
+    fast: Callable[[Arr, Arr, Arr], tuple[Arr, Arr, Arr]] | None = None
+
+
+_LIBM = 2.0**-50  # float64 libm's error allowance, relative (4 ULPs; glibc's are < 1)
+
+
+def _sin_slope(u: Arr, shift: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
+    return np.cos(u), _LIBM + shift, 1.0
+
+
+def _cos_slope(u: Arr, shift: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
+    return -np.sin(u), _LIBM + shift, 1.0
+
+
+def _tanh_slope(u: Arr, shift: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
+    """sech(u)**2, relative error 2 shift + 3 libm (cosh's, its square's rounding);
+    where cosh overflows (|u| > 710) the slope is below 1e-300."""
+    slope = 1 / np.cosh(u) ** 2
+    return slope, slope * (3 * _LIBM + 2.5 * shift) + 1e-300, 1.0
+
+
+def _sinh_slope(u: Arr, shift: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
+    """cosh(u): relative error libm + 1.1 shift (|tanh| <= 1); |sinh''| <= cosh."""
+    slope = np.cosh(u)
+    return slope, slope * (_LIBM + 1.1 * shift), slope * (1 + 2 * _LIBM + 2 * shift)
+
+
+def _cosh_slope(u: Arr, shift: Arr, y: Arr) -> tuple[Arr, Arr, Arr]:
+    """sinh(u): error (libm + 1.1 shift) cosh(u); |cosh''| = cosh <= |y| (3 ULPs)."""
+    slope = np.sinh(u)
+    size = np.abs(y) * (1 + 4 * _LIBM)
+    return slope, size * (_LIBM + 1.1 * shift), size * (1 + 2 * shift)
 
 
 def _functions() -> dict[str, DDFunction]:
@@ -68,28 +104,71 @@ def _functions() -> dict[str, DDFunction]:
         return two * u * d * d
 
     table = (
-        DDFunction("sin", np.sin, lambda u, y: np.cos(u), same, 1.5),
-        DDFunction("cos", np.cos, lambda u, y: -np.sin(u), same, 1.5),
+        DDFunction("sin", np.sin, lambda u, y: np.cos(u), same, 1.5, fast=_sin_slope),
+        DDFunction("cos", np.cos, lambda u, y: -np.sin(u), same, 1.5, fast=_cos_slope),
         DDFunction("tan", np.tan, lambda u, y: one + y * y, lambda u, y, d: two * y * d, 2.0),
-        DDFunction("asin", np.arcsin, lambda u, y: one / np.sqrt(one - u * u), cubed, 1.5,
-                   low=-1.0, high=1.0),
-        DDFunction("acos", np.arccos, lambda u, y: -one / np.sqrt(one - u * u), cubed, 2.0,
-                   low=-1.0, high=1.0),
+        DDFunction(
+            "asin",
+            np.arcsin,
+            lambda u, y: one / np.sqrt(one - u * u),
+            cubed,
+            1.5,
+            low=-1.0,
+            high=1.0,
+        ),
+        DDFunction(
+            "acos",
+            np.arccos,
+            lambda u, y: -one / np.sqrt(one - u * u),
+            cubed,
+            2.0,
+            low=-1.0,
+            high=1.0,
+        ),
         DDFunction("atan", np.arctan, lambda u, y: one / (one + u * u), squared, 1.0),
-        DDFunction("sinh", np.sinh, lambda u, y: np.cosh(u), same, 3.0),
-        DDFunction("cosh", np.cosh, lambda u, y: np.sinh(u), same, 3.0),
-        DDFunction("tanh", np.tanh, lambda u, y: one / np.cosh(u) ** 2,
-                   lambda u, y, d: two * y * d, 3.5),
+        DDFunction("sinh", np.sinh, lambda u, y: np.cosh(u), same, 3.0, fast=_sinh_slope),
+        DDFunction("cosh", np.cosh, lambda u, y: np.sinh(u), same, 3.0, fast=_cosh_slope),
+        DDFunction(
+            "tanh",
+            np.tanh,
+            lambda u, y: one / np.cosh(u) ** 2,
+            lambda u, y, d: two * y * d,
+            3.5,
+            fast=_tanh_slope,
+        ),
         DDFunction("asinh", np.arcsinh, lambda u, y: one / np.sqrt(one + u * u), cubed, 3.5),
-        DDFunction("acosh", np.arccosh, lambda u, y: one / np.sqrt(u * u - one), cubed, 3.0,
-                   low=1.0),
-        DDFunction("atanh", np.arctanh, lambda u, y: one / (one - u * u), squared, 4.0,
-                   low=-1.0, high=1.0, open_edges=True),
+        DDFunction(
+            "acosh", np.arccosh, lambda u, y: one / np.sqrt(u * u - one), cubed, 3.0, low=1.0
+        ),
+        DDFunction(
+            "atanh",
+            np.arctanh,
+            lambda u, y: one / (one - u * u),
+            squared,
+            4.0,
+            low=-1.0,
+            high=1.0,
+            open_edges=True,
+        ),
         DDFunction("exp", np.exp, lambda u, y: y, same, 1.5),
-        DDFunction("log", np.log, lambda u, y: one / u, lambda u, y, d: d * d, 1.5, low=0.0,
-                   open_edges=True),
-        DDFunction("log1p", np.log1p, lambda u, y: one / (one + u), lambda u, y, d: d * d, 2.0,
-                   low=-1.0, open_edges=True),
+        DDFunction(
+            "log",
+            np.log,
+            lambda u, y: one / u,
+            lambda u, y, d: d * d,
+            1.5,
+            low=0.0,
+            open_edges=True,
+        ),
+        DDFunction(
+            "log1p",
+            np.log1p,
+            lambda u, y: one / (one + u),
+            lambda u, y, d: d * d,
+            2.0,
+            low=-1.0,
+            open_edges=True,
+        ),
         DDFunction("expm1", np.expm1, lambda u, y: y + one, lambda u, y, d: d, 2.0),
     )
     return {f.name: f for f in table}
@@ -158,22 +237,33 @@ def apply_function(function: DDFunction, x: Value, *, in_mpmath: bool) -> Value:
     y64 = _f64(y)
     err: Arr = _MPMATH_ERROR * np.abs(y64) if in_mpmath else function.ulps * _ulp(y64)
     if need_slope:
-        slope = function.derivative(u, y)
+        rest = 0.0 if residual is None else np.abs(_f64(residual))
+        if function.fast is not None and not in_mpmath:
+            shift = np.abs(np.asarray(x.lo, dtype=np.float64))
+            slope, slope_error, curvature = function.fast(_f64(x.hi), shift, y64)
+            slope_bound = np.abs(slope) + slope_error
+            correction = sum_terms(slope_error * rest, 2.0**-60 * slope_bound * rest)
+        else:
+            slope = function.derivative(u, y)
+            slope_bound = np.abs(_f64(slope))
+            curvature = np.abs(_f64(function.second(u, y, slope)))
+            correction = 0.0 if residual is None else 2.0**-60 * slope_bound * rest
         if residual is not None:
             y = y + slope * residual
-        spread = sum_terms(x.err, 0.0 if residual is None else np.abs(_f64(residual)))
-        slope_bound = np.abs(_f64(slope))
-        curvature = np.abs(_f64(function.second(u, y, slope)))
+        spread = sum_terms(x.err, rest)
         err = sum_terms(
             err,
             0.0 if is_zero(x.err) else slope_bound * x.err,
             0.5 * curvature * spread * spread,
-            0.0 if residual is None else 2.0**-60 * slope_bound * np.abs(_f64(residual)),
+            correction,
         )
     if not in_mpmath:
         hi, lo = _from_long(y)
-    nan = any_flag(x.nan, below(x, function.low) if function.low > -math.inf else None,
-                   above(x, function.high) if function.high < math.inf else None)
+    nan = any_flag(
+        x.nan,
+        below(x, function.low) if function.low > -math.inf else None,
+        above(x, function.high) if function.high < math.inf else None,
+    )
     edges = [straddles(x, edge) for edge in (function.low, function.high) if math.isfinite(edge)]
     if function.open_edges:
         edges += [x.hi == edge for edge in (function.low, function.high) if math.isfinite(edge)]
@@ -226,18 +316,26 @@ def power(base: Value, exponent: Value, *, in_mpmath: bool) -> Value:
     else:
         y = np.power(ub, ue)
         if rb is not None or re is not None:
-            y = y + y * sum_terms(0.0 if rb is None else by_base * rb,
-                                  0.0 if re is None else log_b * re)
+            y = y + y * sum_terms(
+                0.0 if rb is None else by_base * rb, 0.0 if re is None else log_b * re
+            )
         hi, lo = _from_long(y)
     magnitude = np.abs(hi)
     s_base, s_exp = np.abs(_f64(by_base)), np.abs(_f64(log_b))
-    first = sum_terms(0.0 if is_zero(base.err) else s_base * base.err,
-                      0.0 if is_zero(exponent.err) else s_exp * exponent.err)
-    spread = sum_terms(first, 0.0 if rb is None else s_base * np.abs(_f64(rb)),
-                       0.0 if re is None else s_exp * np.abs(_f64(re)))
-    err = sum_terms(_MPMATH_ERROR * magnitude if in_mpmath else _POW_ULPS * _ulp(hi),
-                    0.0 if is_zero(first) else magnitude * first,
-                    0.0 if is_zero(spread) else magnitude * spread * (spread + 2.0**-60))
+    first = sum_terms(
+        0.0 if is_zero(base.err) else s_base * base.err,
+        0.0 if is_zero(exponent.err) else s_exp * exponent.err,
+    )
+    spread = sum_terms(
+        first,
+        0.0 if rb is None else s_base * np.abs(_f64(rb)),
+        0.0 if re is None else s_exp * np.abs(_f64(re)),
+    )
+    err = sum_terms(
+        _MPMATH_ERROR * magnitude if in_mpmath else _POW_ULPS * _ulp(hi),
+        0.0 if is_zero(first) else magnitude * first,
+        0.0 if is_zero(spread) else magnitude * spread * (spread + 2.0**-60),
+    )
 
     e = _f64(exponent.hi)
     e_width = exponent.width()
@@ -247,13 +345,19 @@ def power(base: Value, exponent: Value, *, in_mpmath: bool) -> Value:
     maybe_integer = np.floor(e + e_width) >= np.ceil(e - e_width)
     base_zero = (base.hi == 0) if base.exact else (base.hi == 0) & (base.width() == 0)
     negative = below(base, 0.0)
-    nan = any_flag(base.nan, exponent.nan,
-                   None if negative is None else negative & ~maybe_integer,
-                   base_zero & (e + e_width < 0))
-    unsure = any_flag(base.unsure, exponent.unsure, straddles(base, 0.0),
-                      None if negative is None else negative & maybe_integer & ~integer,
-                      base_zero & (e - e_width <= 0) & (e + e_width >= 0)
-                      & ~((e == 0) & (e_width == 0)))
+    nan = any_flag(
+        base.nan,
+        exponent.nan,
+        None if negative is None else negative & ~maybe_integer,
+        base_zero & (e + e_width < 0),
+    )
+    unsure = any_flag(
+        base.unsure,
+        exponent.unsure,
+        straddles(base, 0.0),
+        None if negative is None else negative & maybe_integer & ~integer,
+        base_zero & (e - e_width <= 0) & (e + e_width >= 0) & ~((e == 0) & (e_width == 0)),
+    )
     zero_value = base_zero & (e - e_width > 0)
     hi, lo = np.where(zero_value, 0.0, hi), np.where(zero_value, 0.0, lo)
     err = np.where(zero_value, 0.0, err)
@@ -264,8 +368,10 @@ def _mpmath_power(base: Value, exponent: Value) -> tuple[Arr, Arr]:
     import mpmath
 
     shape = np.broadcast_shapes(np.shape(base.hi), np.shape(exponent.hi)) or (1,)
-    columns = [np.broadcast_to(np.asarray(a, dtype=np.float64), shape).tolist()
-               for a in (base.hi, base.lo, exponent.hi, exponent.lo)]
+    columns = [
+        np.broadcast_to(np.asarray(a, dtype=np.float64), shape).tolist()
+        for a in (base.hi, base.lo, exponent.hi, exponent.lo)
+    ]
     hi, lo = np.empty(shape), np.empty(shape)
     with mpmath.workprec(160):
         for i, (bh, bl, eh, el) in enumerate(zip(*columns, strict=True)):

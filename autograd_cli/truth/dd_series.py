@@ -1,11 +1,12 @@
-"""Taylor series in double-double for the vectorized sweep reference: erf (and erfc)
-near 0, sinc's derivatives near 0.
+"""Taylor series in double-double for the vectorized sweep reference: Horner's rule
+with a float64 tail (for erf's series too, :mod:`~.dd_erf`), sinc's derivatives near
+0, digamma about its zeros.
 
-Why: scipy's erf and erfc are float64 (a float64 sweep demands 58 bits), and erfc
-between 0.5 and 1 is 1 - erf inside scipy, about 15 ULPs; sinc's derivatives by
-Leibniz's rule are 0/0 at 0 and cancel near it. A series in double-double, every
-operation's rounding and the truncation in the bound (:mod:`~.double_double`'s
-arithmetic), is right to ~100 bits there, for float32 and float64 sweeps alike.
+Why: sinc's derivatives by Leibniz's rule are 0/0 at 0 and cancel near it; scipy's
+digamma is absolutely, not relatively, accurate near its zeros. A series in
+double-double, every operation's rounding and the truncation in the bound
+(:mod:`~.double_double`'s arithmetic), is right to ~100 bits there, for float32 and
+float64 sweeps alike.
 """
 
 from __future__ import annotations
@@ -13,85 +14,132 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
-from autograd_cli.truth.dd_special import FUNCTIONS, apply_f64, quotient
-from autograd_cli.truth.double_double import Arr, Value, add, any_flag, mul, sum_terms, two_sum
+from autograd_cli.truth.dd_special import quotient
+from autograd_cli.truth.double_double import Arr, Value, add, any_flag, mul, sum_terms
 
-# --------------------------------------------------------------------------- erf near 0
+# --------------------------------------------------------------------------- Horner
 
-#: |x| up to which erf and erfc come from the double-double series, not scipy.
-SERIES_LIMIT = 1.5
-#: The most Taylor terms of erf kept (enough for |x| <= 3.2 to 2**-110).
-_MAX_TERMS = 80
+_U = 2.0**-53
 
 
-@functools.lru_cache(maxsize=1)
-def _erf_coefficients() -> tuple[tuple[Value, ...], Value]:
-    """(-1)**n/(n!(2n+1)) as double-doubles (exact rationals rounded, the rounding in
-    the bound) and 2/sqrt(pi) (its digits as a literal: no mpmath at import)."""
-    terms = tuple(
-        _literal(Fraction((-1) ** n, math.factorial(n) * (2 * n + 1)), 0.0)
-        for n in range(_MAX_TERMS)
-    )
-    return terms, _literal(
-        Fraction("1.12837916709551257389615890312154517168810125865799771368817"), 1e-59
-    )
+def horner(terms: tuple[Value, ...], h: Value, exact_terms: int) -> Value:
+    """sum terms[j] * h**j: the first ``exact_terms`` in double-double, the rest (small
+    where the series is used) by Horner in float64, whose error is bounded a priori:
+    gamma_(2m+2) sum |c_j| |h|**j (rounding), sum (|lo_j| + err_j) |h|**j (the
+    coefficients' own), plus the argument's low word and error times the tail's
+    derivative bound."""
+    split = min(exact_terms, len(terms))
+    if split == len(terms):
+        acc = terms[-1]
+        rest = terms[:-1]
+    else:
+        tail = terms[split:]
+        m = len(tail)
+        hh = np.asarray(h.hi, dtype=np.float64)
+        delta = np.abs(np.asarray(h.lo)) + h.err
+        a = np.abs(hh)
+        b = a + delta
+        value = np.full_like(hh, tail[-1].hi)
+        size = np.full_like(hh, abs(tail[-1].hi))  # sum |t_j| a**j
+        slack = np.full_like(hh, _slack(tail[-1]))  # sum (|lo_j| + err_j) a**j
+        wide = size.copy()  # sum |t_j| b**j
+        slope = np.zeros_like(hh)  # sum j |t_j| b**(j-1)
+        for term in reversed(tail[:-1]):
+            value = value * hh + term.hi
+            size = size * a + abs(term.hi)
+            slack = slack * a + _slack(term)
+            slope = slope * b + wide
+            wide = wide * b + abs(term.hi)
+        gamma = (2 * m + 2) * _U / (1 - (2 * m + 2) * _U)
+        err = (gamma * size + slack + delta * slope) * (1 + 2.0**-40)  # and their rounding
+        acc = Value(value, 0.0, err, h.nan, h.unsure)
+        rest = terms[:split]
+    if not rest:
+        return acc
+    if np.ndim(h.hi) == 0:
+        for term in reversed(rest):
+            acc = add(mul(acc, h), term)
+        return acc
+    return _horner_head(acc, rest, h)
 
 
-def _literal(value: Fraction, error: float) -> Value:
-    """An exact rational (a constant's digits, right to ``error``) as a double-double,
-    its rounding in the bound."""
-    hi = float(value)
-    lo = float(value - Fraction(hi))
-    return Value(hi, lo, float(abs(value - Fraction(hi) - Fraction(lo))) + error)
+_SPLITTER = 134217729.0  # 2**27 + 1
 
 
-@functools.lru_cache(maxsize=64)
-def _erf_terms(limit: float, tolerance: float) -> tuple[int, float]:
-    """How many Taylor terms erf needs for |x| <= limit to an absolute ``tolerance``,
-    and the truncation bound: the
-    terms alternate and decrease from n > limit**2 on, so the remainder is below the
-    first one left out, 2/sqrt(pi) |x|**(2n+1)/(n!(2n+1)) (taken as 1.2 times), at
-    most the bound at ``limit`` times |x|/limit."""
-    for n in range(max(8, int(limit * limit) + 2), _MAX_TERMS):
-        log_term = (2 * n + 1) * math.log(max(limit, 1e-300)) - math.lgamma(n + 1)
-        remainder = 1.2 * math.exp(log_term - math.log(2 * n + 1)) * (1 + 1e-9)
-        if remainder < tolerance:
-            return n, remainder
-    raise ValueError(f"erf's series is not used beyond |x| = {limit}")
+def _split(a: Arr) -> tuple[Arr, Arr]:
+    t = _SPLITTER * a
+    hi = t - (t - a)
+    return hi, a - hi
 
 
-def erf_series(x: Value, limit: float = SERIES_LIMIT, tolerance: float = 2.0**-72) -> Value:
-    """erf(x) for |x| <= limit (at most 3.2) in double-double: the Taylor series by
-    Horner in x**2 with as many terms as ``limit`` and ``tolerance`` need, every operation's rounding
-    (cancellation included: the terms reach e**(x**2)) and the truncation in the bound."""
-    coefficients, scale = _erf_coefficients()
-    n, remainder = _erf_terms(limit, tolerance)
-    terms = coefficients[:n]
-    s = mul(x, x)
-    acc = terms[-1]
-    for term in reversed(terms[:-1]):
-        acc = add(mul(acc, s), term)
-    result = mul(mul(acc, x), scale)
-    return Value(
-        result.hi,
-        result.lo,
-        sum_terms(result.err, remainder / limit * (np.abs(x.hi) + x.width())),
-        result.nan,
-        result.unsure,
-    )
+def _horner_head(acc: Value, rest: tuple[Value, ...], h: Value) -> Value:
+    """acc*h**n + the double-double Horner steps of ``rest`` (constants), as
+    ``add(mul(acc, h), term)`` computes each, with the same rounding bounds
+    (:mod:`~.double_double`'s ``mul``: 8 u**2 |p|, propagation of both errors;
+    ``add``: u (|lo sum| + |e|)), written out without the per-operation bookkeeping."""
+    sh = np.asarray(h.hi, dtype=np.float64)
+    sl = np.asarray(h.lo, dtype=np.float64)
+    h_err = h.err
+    sh_abs = np.abs(sh)
+    shh, shl = _split(sh)
+    ah = np.broadcast_to(np.asarray(acc.hi, dtype=np.float64), sh.shape)
+    al = np.broadcast_to(np.asarray(acc.lo, dtype=np.float64), sh.shape)
+    err = np.broadcast_to(np.asarray(acc.err, dtype=np.float64), sh.shape)
+    for term in reversed(rest):
+        p = ah * sh
+        ahh, ahl = _split(ah)
+        e = ((ahh * shh - p) + ahh * shl + ahl * shh) + ahl * shl
+        ph = p + (e + (ah * sl + al * sh))
+        pl = (e + (ah * sl + al * sh)) - (ph - p)
+        propagated = (np.abs(ah) * h_err + sh_abs * err + err * h_err) * (1 + 2.0**-50)
+        s, bb = ph + term.hi, None
+        bb = s - ph
+        e1 = (ph - (s - bb)) + (term.hi - bb)
+        t = pl + term.lo
+        e2 = e1 + t
+        ah = s + e2
+        al = e2 - (ah - s)
+        err = (
+            propagated
+            + 8 * _U * _U * np.abs(ph)
+            + 2.0**-1060
+            + _U * (np.abs(t) + np.abs(e2))
+            + term.err
+        )
+    return Value(ah, al, err, any_flag(acc.nan, h.nan), any_flag(acc.unsure, h.unsure))
 
 
-def _take(v: Value, index: np.ndarray) -> Value:
+def _slack(term: Value) -> float:
+    return abs(float(term.lo)) + float(term.err)
+
+
+def exact_terms(terms: tuple[Value, ...], reach: float, tolerance: float) -> int:
+    """How many leading terms :func:`horner` must take in double-double for its
+    float64 tail's rounding to stay below ``tolerance`` wherever |h| <= reach."""
+    n = len(terms)
+    tail = 0.0
+    for split in range(n - 1, -1, -1):
+        tail += abs(terms[split].hi) * reach**split
+        if (2 * (n - split) + 2) * _U * tail > tolerance:
+            return split + 1
+    return 0
+
+
+# --------------------------------------------------------------------------- subsets
+
+
+def take(v: Value, index: np.ndarray) -> Value:
     def part(a: Arr) -> Arr:
         return a[index] if isinstance(a, np.ndarray) and a.ndim else a
 
     return Value(part(v.hi), part(v.lo), part(v.err), part(v.nan), part(v.unsure))
 
 
-def _put(target: Value, index: np.ndarray, v: Value) -> Value:
+def put(target: Value, index: np.ndarray, v: Value) -> Value:
     """``target`` with the points at ``index`` replaced by ``v``'s (arrays of the block)."""
     n = np.shape(target.hi)[0]
 
@@ -105,87 +153,6 @@ def _put(target: Value, index: np.ndarray, v: Value) -> Value:
     nan[index] = False if v.nan is None else v.nan
     unsure[index] = False if v.unsure is None else v.unsure
     return Value(hi, lo, err, nan if nan.any() else None, unsure if unsure.any() else None)
-
-
-def erf_family(name: str, x: Value) -> Value:
-    """erf or erfc: scipy, except within SERIES_LIMIT of 0, where the series gives
-    ~100 bits (and erfc = 1 - erf there loses nothing: erfc(1.5) is 0.03)."""
-    result = apply_f64(FUNCTIONS[name], x)
-    hi = np.asarray(x.hi, dtype=np.float64)
-    if not hi.ndim:
-        return result
-    index = np.flatnonzero(np.abs(hi) <= SERIES_LIMIT)
-    if not index.size:
-        return result
-    part = _take(x, index)
-    series = erf_series(part)
-    if name == "erfc":
-        series = add(
-            Value(1.0, 0.0, 0.0),
-            Value(-series.hi, -series.lo, series.err, series.nan, series.unsure),
-        )
-    flags = any_flag(part.nan, part.unsure)
-    series = Value(
-        series.hi,
-        series.lo,
-        series.err,
-        part.nan,
-        any_flag(series.unsure, flags if flags is not part.nan else None),
-    )
-    return _put(result, index, series)
-
-
-# --------------------------------------------------------------------------- erfinv
-
-#: |erfinv(x)| from which scipy's value is refined (below, its ~3 ULPs, doubled, are
-#: far inside a float32 sweep's 48 bits: erfinv' = sqrt(pi)/2 e**(y**2) magnifies
-#: them by 2y**2 only), and up to which (erf's series there: 3.2, x = 1 - 6e-6).
-ERFINV_REFINED = (1.0, 3.2)
-_HALF_SQRT_PI = math.sqrt(math.pi) / 2
-
-
-def erfinv(x: Value) -> Value:
-    """erfinv(x): scipy's float64 y0 (:func:`~.dd_special.apply_f64`), and where |y0| is in ERFINV_REFINED one Newton
-    step y1 = y0 - (erf(y0) - x) sqrt(pi)/2 e**(y0**2), erf(y0) - x in double-double
-    (erf's series), so y1 is right to ~95 bits. The bound holds without trusting scipy:
-    |y0 - y| <= e0 = |erf(y0) - x| / erf'(y0) (to 1%: e0 is tiny), and Newton's error
-    is erf''/(2 erf') e0**2 <= (|y0| + e0) e0**2 (to 1%)."""
-    result = apply_f64(FUNCTIONS["erfinv"], x)
-    hi = np.asarray(x.hi, dtype=np.float64)
-    if not hi.ndim:
-        return result
-    low, high = ERFINV_REFINED
-    with np.errstate(all="ignore"):
-        magnitude = np.abs(np.asarray(result.hi, dtype=np.float64))
-        index = np.flatnonzero((magnitude > low) & (magnitude <= high))
-    if not index.size:
-        return result
-    part = _take(x, index)
-    y0 = np.asarray(result.hi, dtype=np.float64)[index]  # any float64 near y will do
-    limit = float(np.max(np.abs(y0)))
-    residual = add(erf_series(Value(y0, 0.0, 0.0), limit, 2.0**-104), _negate(part))
-    with np.errstate(all="ignore"):
-        slope = _HALF_SQRT_PI * np.exp(y0 * y0)  # 1/erf'(y0), to 2**-40 (generous)
-        r = np.abs(residual.hi) + np.abs(residual.lo) + residual.err
-        e0 = 1.01 * r * slope
-        step = (residual.hi + residual.lo) * slope
-        y1_hi, y1_lo = two_sum(y0, -step)
-        err = (
-            np.abs(step) * 2.0**-40
-            + 1.01 * residual.err * slope
-            + 1.01 * (np.abs(y0) + e0) * e0 * e0
-        )
-    unsure = any_flag(
-        None if result.unsure is None else result.unsure[index],
-        residual.unsure,
-        ~(e0 < 2.0**-30),
-    )
-    nan = None if result.nan is None else result.nan[index]
-    return _put(result, index, Value(y1_hi, y1_lo, err, nan, unsure))
-
-
-def _negate(v: Value) -> Value:
-    return Value(-np.asarray(v.hi), -np.asarray(v.lo), v.err, v.nan, v.unsure)
 
 
 # --------------------------------------------------------------------------- sinc near 0
@@ -244,26 +211,29 @@ def sinc_series(n: int, x: Value) -> Value:
     )
 
 
-def sinc_derivative(n: int, numerator: Value, x: Value) -> Value:
-    """The n-th derivative of sinc: Leibniz's quotient, and the series near 0 (where
-    the quotient cancels, and is 0/0 at 0)."""
-    result = quotient(numerator, x, n)
+def sinc_derivative(n: int, numerator: Value, x: Value, factor: Value | None = None) -> Value:
+    """The n-th derivative of sinc: Leibniz's quotient (over ``factor`` too), and the
+    series near 0 (where the quotient cancels, and is 0/0 at 0)."""
+    result = quotient(numerator, x, n, factor)
     hi = np.asarray(x.hi, dtype=np.float64)
     if not hi.ndim:
         return sinc_series(n, x) if abs(float(hi)) <= SINC_SERIES_LIMIT else result
     index = np.flatnonzero(np.abs(hi) <= SINC_SERIES_LIMIT)
     if not index.size:
         return result
-    part = _take(x, index)
+    part = take(x, index)
     series = sinc_series(n, part)
     series = Value(series.hi, series.lo, series.err, part.nan, part.unsure)
-    return _put(result, index, series)
+    return put(result, index, series)
 
 
 # --------------------------------------------------------------------------- digamma's zeros
 
 #: Terms of digamma's Taylor series about each of its zeros.
 _ZERO_TERMS = 40
+#: Of those, how many come from 128-bit mpmath (the rest, float64, are for
+#: :func:`horner`'s float64 tail).
+_ZERO_EXACT = 24
 #: Digamma's zeros below -this are left to scipy's value (and mpmath where it falls short).
 _ZERO_LIMIT = 4096
 
@@ -271,27 +241,70 @@ _ZERO_LIMIT = 4096
 @functools.lru_cache(maxsize=256)
 def _digamma_zero(k: int) -> tuple[Value, float, tuple[Value, ...], float]:
     """Zero k of digamma (0: the positive root 1.4616...; k >= 1: the one in
-    (-k, 1 - k)), as a double-double, the radius the series is used within, the
-    coefficients psi^(j)(x0)/j! for j >= 1, and the next coefficient's size (the
-    truncation bound is twice it times |h|**(terms + 1): the ratio of terms is below
-    1/3 within the radius, the nearest pole being 3 radii away or more)."""
+    (-k, 1 - k)), as a double-double (its distance to the true zero in the bound), the
+    radius the series is used within, the coefficients psi^(j)(x0)/j! for j >= 1, and
+    the next coefficient's size (the truncation bound is twice it times
+    |h|**(terms + 1): the ratio of terms is below 1/3 within the radius, the nearest
+    pole being 3 radii away or more). The first zeros' leading coefficients are
+    precomputed (:mod:`~.digamma_zeros`); the float64 tail's come from sums."""
+    from autograd_cli.truth.digamma_zeros import ZEROS
+
+    if k < len(ZEROS):
+        root, *head = (Value(hi, lo, err) for hi, lo, err in ZEROS[k])
+    else:
+        root, *head = compute_digamma_zero(k)
+    x0 = root.hi + root.lo
+    distance = x0 if k == 0 else min(x0 + k, 1 - k - x0)
+    tail = tuple(_hurwitz_f64(j + 1, x0) for j in range(_ZERO_EXACT + 1, _ZERO_TERMS + 2))
+    return root, distance / 3, (*head, *tail[:-1]), abs(tail[-1].hi) + tail[-1].err
+
+
+def compute_digamma_zero(k: int) -> tuple[Value, ...]:
+    """Zero k of digamma and psi^(j)(x0)/j! = (-1)**(j+1) zeta(j+1, x0) for
+    j = 1.._ZERO_EXACT (Hurwitz's zeta: a third of psi's cost), from 128-bit mpmath,
+    taken as right to 110 bits."""
     import mpmath
 
-    with mpmath.workprec(96):
+    with mpmath.workprec(128):
         low, high = (mpmath.mpf(1), mpmath.mpf(2)) if k == 0 else (-k + 1e-9, 1 - k - 1e-9)
         x0 = mpmath.findroot(lambda t: mpmath.psi(0, t), (low, high), solver="anderson")
-        distance = x0 if k == 0 else min(x0 + k, 1 - k - x0)
-        radius = float(distance) / 3
-        coefficients = [mpmath.psi(j, x0) / mpmath.factorial(j) for j in range(1, _ZERO_TERMS + 2)]
-        hi = float(x0)
-        root = Value(hi, float(x0 - hi), 0.0)
-        terms = tuple(_dd(c) for c in coefficients[:_ZERO_TERMS])
-        return root, radius, terms, float(abs(coefficients[_ZERO_TERMS]))
+        coefficients = [(-1) ** (j + 1) * mpmath.zeta(j + 1, x0) for j in range(1, _ZERO_EXACT + 1)]
+        off = abs(mpmath.psi(0, x0) / coefficients[0])  # |x0 - the true zero|, to 1%
+        return (_dd(x0, 2 * float(off)), *(_dd(c) for c in coefficients))
 
 
-def _dd(value: object) -> Value:
-    hi = float(value)  # type: ignore[arg-type]
-    return Value(hi, float(value - hi), abs(hi) * 2.0**-200)  # type: ignore[operator]
+def _hurwitz_f64(s: int, a: float) -> Value:
+    """(-1)**s zeta(s, a) = (-1)**s sum (a + n)**-s for s >= 20, in float64 (the tail
+    coefficients of :func:`horner`, which need no more): the terms up to n = N, the
+    rest below the integral (a + N)**(1-s)/(s-1), the rounding (N + 2) ULPs of the
+    sum of |terms|."""
+    n = int(max(0.0, -a)) + 40
+    terms = [(a + i) ** -s for i in range(n)]
+    total = math.fsum(terms)
+    size = math.fsum(abs(t) for t in terms)
+    rest = (a + n) ** (1 - s) / (s - 1)
+    sign = -1.0 if s % 2 else 1.0
+    return Value(sign * total, 0.0, (n + 2) * 2.0**-52 * size + rest)
+
+
+def _dd(value: Any, error: float = 0.0) -> Value:
+    """A 128-bit mpmath value as a double-double: its rounding, 2**-110 of it and
+    ``error`` in the bound."""
+    import mpmath
+
+    hi = float(value)
+    lo = float(value - hi)
+    rest = float(abs(value - mpmath.mpf(hi) - mpmath.mpf(lo)))
+    return Value(hi, lo, rest * 1.01 + abs(hi) * 2.0**-110 + error)
+
+
+@functools.lru_cache(maxsize=256)
+def _zero_split(k: int) -> int:
+    _, radius, terms, _ = _digamma_zero(k)
+    split = exact_terms(terms, radius, abs(terms[0].hi) * 2.0**-80)
+    if split > _ZERO_EXACT:
+        raise AssertionError(f"digamma's series needs {split} double-double terms")
+    return split
 
 
 def digamma_near_zeros(x: Value, result: Value) -> Value:
@@ -308,11 +321,9 @@ def digamma_near_zeros(x: Value, result: Value) -> Value:
         index = candidates[(k[candidates] == zero) & (np.abs(hi[candidates] - root.hi) < radius)]
         if not index.size:
             continue
-        part = _take(x, index)
+        part = take(x, index)
         h = add(part, Value(-root.hi, -root.lo, 0.0))
-        acc = terms[-1]
-        for term in reversed(terms[:-1]):
-            acc = add(mul(acc, h), term)
+        acc = horner(terms, h, _zero_split(zero))
         series = mul(acc, h)
         truncation = 2 * next_term * np.abs(h.hi + np.abs(h.lo) + h.err) ** (_ZERO_TERMS + 1)
         series = Value(
@@ -322,5 +333,5 @@ def digamma_near_zeros(x: Value, result: Value) -> Value:
             part.nan,
             any_flag(series.unsure, part.unsure),
         )
-        result = _put(result, index, series)
+        result = put(result, index, series)
     return result

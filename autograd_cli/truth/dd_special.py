@@ -207,6 +207,12 @@ def _polygamma(n: int) -> F64Function:
     )
 
 
+def _erfc_scale(u: Arr, y: Arr) -> Arr:
+    """scipy's erfc is 1 - erf on (0, 1): its error there is absolute (2.6 ULPs of 1
+    measured, 15 of erfc at 0.9); beyond 1, relative and growing as u**2."""
+    return np.where((u > 0) & (u <= 1), 1.0, np.abs(y) * np.where(u > 1, u * u, 1.0))
+
+
 def _erf_slope(u: Arr, y: Arr) -> Arr:
     return 2 / _SQRT_PI * np.exp(-u * u)
 
@@ -228,7 +234,7 @@ def _functions() -> dict[str, F64Function]:
             lambda u, y: -_erf_slope(u, y),
             lambda u, y, d: 2 * np.abs(u * d),
             ERFC_ULPS,
-            lambda u, y: np.abs(y) * np.where(u > 1, u * u, 1.0),
+            _erfc_scale,
         ),
         F64Function(
             "erfinv",
@@ -395,6 +401,10 @@ def sinc_terms(n: int) -> list[tuple[int, int, int]]:
     ]
 
 
-def quotient(numerator: Value, x: Value, n: int) -> Value:
-    """numerator / x**(n+1), where an exact zero x is unsure (sinc is finite there)."""
-    return div(numerator, integer_power(x, n + 1), zero_is_nan=False)
+def quotient(numerator: Value, x: Value, n: int, factor: Value | None = None) -> Value:
+    """numerator / (factor * x**(n+1)), where an exact zero x is unsure (sinc is
+    finite there)."""
+    denominator = integer_power(x, n + 1)
+    if factor is not None:
+        denominator = mul(denominator, factor)
+    return div(numerator, denominator, zero_is_nan=False)

@@ -19,6 +19,12 @@ a program over numpy arrays that computes, for all points of a block at once:
   reference) or cannot be trusted (overflow, a discontinuity or a domain edge within
   the error bound).
 
+The special functions (erf, erfc, erfinv, digamma) are first taken from scipy in
+float64, which a float32 sweep's 48 bits mostly accept; only the block's points left
+short are evaluated again with the refined program (erf's double-double series,
+erfinv's Newton step, digamma's series about its zeros), so a float32 sweep pays
+for the refinement only where it is needed.
+
 A point is accepted when its bound is at most 2**-bits of its value (:data:`ACCEPT_BITS`
 by dtype), or it is an exact zero, or certainly NaN; every other point, typically a few
 near a zero of the result where cancellation eats the relative accuracy, is recomputed
@@ -66,7 +72,7 @@ from autograd_cli.truth.double_double import (
     two_prod,
     two_sum,
 )
-from autograd_cli.truth.vectorized_special import erf_complement, special_node
+from autograd_cli.truth.vectorized_special import erf_complement, softplus_forms, special_node
 
 if TYPE_CHECKING:
     import sympy
@@ -110,10 +116,15 @@ class Program:
     """SymPy trees compiled once into a list of array operations (a subtree shared by
     f and its partials is one step); :meth:`run` evaluates them over one block."""
 
-    def __init__(self, targets: Mapping[str, sympy.Basic]) -> None:
+    def __init__(self, targets: Mapping[str, sympy.Basic], *, precise: bool = True) -> None:
         self.steps: list[tuple[Step, tuple[int, ...]]] = []
         self._seen: dict[Any, int] = {}
-        self.outputs = {key: self._node(_rewrite(e)) for key, e in targets.items()}
+        #: False: the special functions as scipy gives them (float64, cheap); True:
+        #: refined where float64 falls short (erf's series, erfinv's Newton step,
+        #: digamma's zeros). ``refinable``: whether the expression has such a node.
+        self.precise = precise
+        self.refinable = False
+        self.outputs = {key: self._node(compiled_form(e)) for key, e in targets.items()}
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, Value]:
         values: list[Value] = []
@@ -143,28 +154,36 @@ class Program:
             args = sorted(e.args, key=lambda a: (bool(a.free_symbols), sympy.default_sort_key(a)))
             index = self._node(args[0])
             for arg in args[1:]:
-                index = self._emit(("partial", e, index, arg),
-                                   lambda inputs, a, b, f=combine: f(a, b),
-                                   index, self._node(arg))
+                index = self._emit(
+                    ("partial", e, index, arg),
+                    lambda inputs, a, b, f=combine: f(a, b),
+                    index,
+                    self._node(arg),
+                )
             self._seen[e] = index
             return index
         if isinstance(e, sympy.Pow):
             return self._pow(e)
         name = type(e).__name__.lower()
         if name in FUNCTIONS and len(e.args) == 1:
-            return self._emit(e, lambda inputs, x, f=FUNCTIONS[name]: _apply(f, x),
-                              self._node(e.args[0]))
+            return self._emit(
+                e, lambda inputs, x, f=FUNCTIONS[name]: _apply(f, x), self._node(e.args[0])
+            )
         if name in RECIPROCALS and len(e.args) == 1:
             how, inner = RECIPROCALS[name]
             g = FUNCTIONS[inner]
             if how == "of":
-                value = self._emit(("of", e), lambda inputs, x, f=g: _apply(f, x),
-                                   self._node(e.args[0]))
-                return self._emit(e, lambda inputs, x: div(Value(1.0, 0.0, 0.0), x,
-                                                           zero_is_nan=False), value)
-            flipped = self._emit(("arg", e), lambda inputs, x: div(Value(1.0, 0.0, 0.0), x,
-                                                                   zero_is_nan=False),
-                                 self._node(e.args[0]))
+                value = self._emit(
+                    ("of", e), lambda inputs, x, f=g: _apply(f, x), self._node(e.args[0])
+                )
+                return self._emit(
+                    e, lambda inputs, x: div(Value(1.0, 0.0, 0.0), x, zero_is_nan=False), value
+                )
+            flipped = self._emit(
+                ("arg", e),
+                lambda inputs, x: div(Value(1.0, 0.0, 0.0), x, zero_is_nan=False),
+                self._node(e.args[0]),
+            )
             return self._emit(e, lambda inputs, x, f=g: _apply(f, x), flipped)
         if name == "abs" and len(e.args) == 1:
             return self._emit(e, lambda inputs, x: absolute(x), self._node(e.args[0]))
@@ -192,8 +211,9 @@ class Program:
         if exponent == sympy.S.Half:
             return self._emit(e, lambda inputs, x: sqrt(x), base)
         if exponent == -sympy.S.Half:
-            return self._emit(e, lambda inputs, x: div(Value(1.0, 0.0, 0.0), sqrt(x),
-                                                       zero_is_nan=True), base)
+            return self._emit(
+                e, lambda inputs, x: div(Value(1.0, 0.0, 0.0), sqrt(x), zero_is_nan=True), base
+            )
         return self._emit(e, lambda inputs, b, x: _power(b, x), base, self._node(exponent))
 
 
@@ -223,6 +243,13 @@ def _constant(e: sympy.Basic) -> Value:
     return Value(hi, lo, float(rest) * 2 + abs(hi) * 2.0**-240)
 
 
+def compiled_form(e: sympy.Basic) -> sympy.Basic:
+    """The tree the program evaluates: ``e`` with the forms that cancel or cost
+    several long double calls rewritten (the same function; the text shown stays
+    SymPy's)."""
+    return softplus_forms(_rewrite(e))
+
+
 def _rewrite(e: sympy.Basic) -> sympy.Basic:
     """SymPy writes tanh' as ``c - c*tanh(u)**2``, which cancels to nothing once
     tanh(u) rounds to ±1 (|u| > 22); ``c*sech(u)**2`` is the same function without the
@@ -240,16 +267,19 @@ def _rewrite(e: sympy.Basic) -> sympy.Basic:
             if not isinstance(term, sympy.Mul):
                 continue
             rest = [a for a in term.args if not a.is_Number]
-            if not (len(rest) == 1 and isinstance(rest[0], sympy.Pow) and rest[0].exp == 2
-                    and isinstance(rest[0].base, sympy.tanh)):
+            if not (
+                len(rest) == 1
+                and isinstance(rest[0], sympy.Pow)
+                and rest[0].exp == 2
+                and isinstance(rest[0].base, sympy.tanh)
+            ):
                 continue
             coefficient = sympy.Mul(*[a for a in term.args if a.is_Number])
             number = next((a for a in args if a.is_Number and a == -coefficient), None)
             if number is None:
                 continue
             others = [a for a in args if a is not term and a is not number]
-            sech = sympy.Mul(number, sympy.Pow(sympy.sech(rest[0].base.args[0]), 2),
-                             evaluate=False)
+            sech = sympy.Mul(number, sympy.Pow(sympy.sech(rest[0].base.args[0]), 2), evaluate=False)
             return sympy.Add(*others, sech, evaluate=False) if others else sech
     if all(a is b for a, b in zip(args, e.args, strict=True)):
         return e
@@ -294,8 +324,11 @@ class SweepReference:
             targets["f"] = f
         self.fallback: str | None = None
         self.program: Program | None = None
+        self.refined: Program | None = None
         try:
-            self.program = Program(targets)
+            self.program = Program(targets, precise=False)
+            if self.program.refinable:
+                self.refined = Program(targets, precise=True)
         except Unsupported as error:
             self.fallback = str(error)
 
@@ -325,10 +358,14 @@ class SweepReference:
                     hi[key][start:stop] = h
                     lo[key][start:stop] = low
                     accepted[start:stop] &= ok
+                if self.refined is not None:
+                    self._refine(self.refined, block, start, keys, hi, lo, accepted)
         redo = np.flatnonzero(~accepted)
         if redo.size:
             ref = point.reference(
-                self.expr, {name: a[redo] for name, a in columns.items()}, self.wrt,
+                self.expr,
+                {name: a[redo] for name, a in columns.items()},
+                self.wrt,
                 deadline=deadline,
             )
             if self.values:
@@ -340,6 +377,31 @@ class SweepReference:
             derivatives={k: (hi[f"d{k}"], lo[f"d{k}"]) for k in self.wrt},
             recomputed=int(redo.size),
         )
+
+    def _refine(
+        self,
+        program: Program,
+        block: Mapping[str, np.ndarray],
+        start: int,
+        keys: list[str],
+        hi: dict[str, np.ndarray],
+        lo: dict[str, np.ndarray],
+        accepted: np.ndarray,
+    ) -> None:
+        """The block's points that scipy's float64 special functions left short of the
+        target, again with the refined program (a float32 sweep rarely needs it)."""
+        n = len(next(iter(block.values())))
+        index = np.flatnonzero(~accepted[start : start + n])
+        if not index.size:
+            return
+        results = program.run({name: a[index] for name, a in block.items()})
+        ok = np.ones(index.size, dtype=bool)
+        for key in keys:
+            h, low, good = _accept(results[key], index.size, self._limit)
+            hi[key][start + index] = h
+            lo[key][start + index] = low
+            ok &= good
+        accepted[start + index] = ok
 
 
 def _accept(v: Value, n: int, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -385,6 +447,7 @@ __all__ = [
     "SweepReference",
     "SweepTruth",
     "Unsupported",
+    "compiled_form",
     "reference",
     "two_prod",
     "two_sum",

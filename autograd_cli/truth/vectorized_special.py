@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from autograd_cli.truth import dd_series, dd_special
+from autograd_cli.truth import dd_erf, dd_series, dd_special
 from autograd_cli.truth.double_double import step_function
 
 if TYPE_CHECKING:
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 class Builder(Protocol):
     """What this module needs of a :class:`~autograd_cli.truth.vectorized.Program`."""
+
+    precise: bool
+    refinable: bool
 
     def _node(self, e: Any) -> int: ...
 
@@ -30,18 +33,20 @@ def special_node(program: Builder, e: sympy.Basic) -> int | None:
 
     name = type(e).__name__.lower()
     args = e.args
-    if name in ("erf", "erfc"):
+    if name in ("erf", "erfc", "erfinv") or (name == "polygamma" and args[0] == 0):
+        program.refinable = True
+    if name in ("erf", "erfc") and program.precise:
         return program._emit(
-            e, lambda inputs, x, k=name: dd_series.erf_family(k, x), program._node(args[0])
+            e, lambda inputs, x, k=name: dd_erf.erf_family(k, x), program._node(args[0])
         )
-    if name == "erfinv":
-        return program._emit(e, lambda inputs, x: dd_series.erfinv(x), program._node(args[0]))
+    if name == "erfinv" and program.precise:
+        return program._emit(e, lambda inputs, x: dd_erf.erfinv(x), program._node(args[0]))
     if name in dd_special.FUNCTIONS and len(args) == 1:
         function = dd_special.FUNCTIONS[name]
         return program._emit(
             e, lambda inputs, x, f=function: dd_special.apply_f64(f, x), program._node(args[0])
         )
-    if name == "polygamma" and args[0] == 0:
+    if name == "polygamma" and args[0] == 0 and program.precise:
         function = dd_special.polygamma(0)
         return program._emit(
             e,
@@ -107,16 +112,24 @@ def _sinc(program: Builder, e: sympy.Basic, n: int, u: sympy.Basic) -> int:
     u**(n+1), and by its Taylor series near 0, where that quotient cancels."""
     import sympy
 
-    t = sympy.pi * u
-    trig = (sympy.sin(t), sympy.cos(t), -sympy.sin(t), -sympy.cos(t))
+    # sin and cos of t = pi*u from one long double call, w = tan(t/2): sin t =
+    # 2w/(1 + w**2), cos t = (1 - w**2)/(1 + w**2), the common 1/(1 + w**2) taken into
+    # the quotient's one division; cos is then right to ~2**-62 absolutely (not
+    # relatively near its zeros), which is all Leibniz's sum needs: where
+    # cos(pi*u) = 0 the sum is sin's term, +-1/pi
+    w = sympy.tan(sympy.pi * u / 2)
+    sine = sympy.Mul(2, w, evaluate=False)
+    cosine = 1 - w**2
+    trig = (sine, cosine, -sine, -cosine)
     numerator = sympy.Add(
         *(c * sympy.pi**p * trig[m % 4] * u**m for c, p, m in dd_special.sinc_terms(n))
     )
     return program._emit(
         e,
-        lambda inputs, a, b, k=n: dd_series.sinc_derivative(k, a, b),
+        lambda inputs, a, b, c, k=n: dd_series.sinc_derivative(k, a, b, c),
         program._node(numerator),
         program._node(u),
+        program._node(1 + w**2),
     )
 
 
@@ -138,3 +151,32 @@ def erf_complement(args: list[sympy.Basic]) -> list[sympy.Basic] | None:
         replacement = sympy.Mul(number, sympy.erfc(inner, evaluate=False), evaluate=False)
         return [a for a in args if a is not term and a is not number] + [replacement]
     return None
+
+
+def softplus_forms(e: sympy.Basic) -> sympy.Basic:
+    """tanh and sech of softplus(u) = log1p(exp(u)) (mish and its derivatives) as the
+    rational functions of t = exp(u) they are: tanh = n/(n + 2), sech = 2(1 + t)/(n + 2)
+    with n = t(t + 2). No term cancels (all are positive), and the only long double
+    call left is exp(u), which the rest of the expression shares: three calls fewer."""
+    import sympy
+
+    def softplus_of(a: sympy.Basic) -> sympy.Basic | None:
+        if type(a).__name__ == "log1p" and isinstance(a.args[0], sympy.exp):
+            return a.args[0]
+        return None
+
+    def wanted(node: sympy.Basic) -> bool:
+        return isinstance(node, (sympy.tanh, sympy.sech)) and softplus_of(node.args[0]) is not None
+
+    def form(node: sympy.Basic) -> sympy.Basic:
+        t = softplus_of(node.args[0])
+        n = sympy.Mul(t, sympy.Add(t, 2, evaluate=False), evaluate=False)
+        denominator = sympy.Pow(sympy.Add(n, 2, evaluate=False), -1, evaluate=False)
+        if isinstance(node, sympy.tanh):
+            return sympy.Mul(n, denominator, evaluate=False)
+        numerator = sympy.Mul(2, sympy.Add(1, t, evaluate=False), evaluate=False)
+        return sympy.Mul(numerator, denominator, evaluate=False)
+
+    if not e.has(sympy.tanh, sympy.sech):
+        return e
+    return e.replace(wanted, form)
