@@ -473,6 +473,8 @@ def test_it_is_off_in_ci_and_when_turned_off(own: Service) -> None:
         (["suite", "-"], {}, False, False),
         ([], {}, False, False),
         (["x**2", "--at", "1"], {"_GRADCHECK_COMPLETE": "bash_complete"}, False, False),
+        (["x**2", "--at", "1", "-o", "/proc/self/fd/1"], {}, False, False),
+        (["x**2", "--at", "1", "--output=/dev/stdout"], {}, False, False),
     ],
 )
 def test_what_is_handed_to_the_service(

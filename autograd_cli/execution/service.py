@@ -53,6 +53,9 @@ OFF = frozenset({"0", "off", "false", "no"})
 ON = frozenset({"1", "on", "true", "yes"})
 #: Arguments that mean the run is answered here (help, version, stdin).
 LOCAL_ARGUMENTS = frozenset({"-h", "--help", "--version", "-"})
+#: Paths that name this process's own descriptors: in the service they would be its own.
+SELF_PATHS = ("/proc/self/", "/proc/thread-self/", "/dev/fd/", "/dev/stdin", "/dev/stdout",
+              "/dev/stderr")
 #: Seconds to wait for the service to clean up after a signal, before leaving anyway.
 PATIENCE = 3.0
 #: Seconds a connection may take (the service accepts at once when it is alive).
@@ -99,6 +102,7 @@ def plan(argv: list[str], env: dict[str, str] | os._Environ[str]) -> Plan:
         not given
         or given[0] == "service"
         or bool(LOCAL_ARGUMENTS & set(given))
+        or any(path in arg for arg in given for path in SELF_PATHS)
         or any(name.endswith("_COMPLETE") and name.startswith("_") for name in env)
     )
     # --verbose runs here: its workers talk on stderr, and the service's write to its log
