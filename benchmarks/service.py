@@ -25,7 +25,7 @@ from pathlib import Path
 
 EXPRESSION = "2*x**3+4*x**2+5*x+6"
 GRADCHECK = str(Path(sys.executable).parent / "gradcheck")
-BACKENDS = "analytic,torch,tensorflow"
+BACKENDS = "analytic,torch,tensorflow,jax,finite-diff"  # the five of issue [5/7]
 FIRST = [GRADCHECK, EXPRESSION, "--at", "0.5", "--backends", BACKENDS]
 #: Repeats that differ from the first run in every way a user changes a check.
 REPEATS = [

@@ -286,7 +286,7 @@ FRAMEWORKS = _frameworks()
 #: beyond x = 20 (its derivative 1 instead of 1 - 2e-9), and its hardsigmoid gradient,
 #: 1/6 as a float32 constant (0.1666666716337204) in float64.
 KNOWN_INACCURATE: dict[str, frozenset[str]] = {
-    "tensorflow": frozenset({"gelu", "gelu_tanh", "elu", "selu"}),
+    "tensorflow": frozenset({"gelu", "gelu_tanh", "elu", "selu", "leaky_relu", "xlogy"}),
     "jax": frozenset({"elu", "selu"}),
     "torch": frozenset({"softplus", "hard_sigmoid"}),
 }

@@ -190,7 +190,12 @@ def test_subnormal_exact_values_are_in_range_now() -> None:
 from hypothesis import HealthCheck, assume, given, note, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_properties import FRAMEWORKS as FRAMEWORK_CLASSES  # noqa: E402
-from test_properties import expressions, well_conditioned  # noqa: E402
+from test_properties import (  # noqa: E402
+    KNOWN_INACCURATE,
+    expressions,
+    functions_of,
+    well_conditioned,
+)
 
 from autograd_cli import truth  # noqa: E402
 from autograd_cli.backends.base import Unsupported  # noqa: E402
@@ -223,6 +228,8 @@ def test_rounding_alone_is_never_wrong(text: str, dtype: str) -> None:
     for cls in FRAMEWORK_CLASSES:
         if cls.unsupported(expr):  # no native op for a function: a row that says so
             continue
+        if functions_of(expr) & KNOWN_INACCURATE.get(cls.name, frozenset()):
+            continue  # a framework error of docs/functions.md, not rounding
         try:
             result = cls().evaluate(expr, inputs, names, dtype)
         except Unsupported:  # the framework does not implement this derivative
