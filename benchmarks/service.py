@@ -145,7 +145,7 @@ def main() -> None:
         print(f"{label:<52} {median[name]:9.2f}")
     print()
     print("ratio                                              measured  target")
-    print(f"warm repeat (s), analytic + torch + TF             {median['warm']:8.2f}  <= 0.30")
+    print(f"warm repeat (s), all five backends                 {median['warm']:8.2f}  <= 0.30")
     print(
         f"warm repeat / cold check                           "
         f"{median['warm'] / median['cold']:8.3f}  <= 0.08"

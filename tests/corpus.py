@@ -129,3 +129,10 @@ ML_CORPUS: tuple[Case, ...] = (
         (*_SPECIAL, "multi"),
     ),
 )
+
+
+#: The 16 functions of the grammar before the activations and special functions.
+ELEMENTARY_FUNCTIONS = frozenset({
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log",
+    "log2", "log10", "sqrt", "abs", "sigmoid",
+})

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from autograd_cli.core.model import partial_of
 from autograd_cli.expr.nodes import Expr
 
 
@@ -125,3 +126,39 @@ class Backend(ABC):
         ``dtype``. ``wrt`` holds labels (:func:`autograd_cli.core.model.label`): a variable
         for a first derivative, "x,x" or "x,y" for higher ones (only up to
         ``max_order``); ``derivatives`` is keyed by them."""
+
+
+class FrameworkBackend(Backend):
+    """A framework's backend: ``compute`` walks the tree with the framework's own ops;
+    ``evaluate`` turns the framework's "no derivative rule" errors (``no_rule``: its
+    exception types and words of their messages) into :class:`Unsupported`, once for
+    every framework."""
+
+    no_rule: ClassVar[tuple[tuple[type[BaseException], ...], tuple[str, ...]]] = ((), ())
+
+    def evaluate(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
+    ) -> Evaluation:
+        order = max((len(partial_of(name)) for name in wrt), default=1)
+        with derivatives_not_implemented(self.name, self.describe(mode, order), *self.no_rule):
+            return self.compute(expr, inputs, wrt, dtype, device=device, mode=mode)
+
+    @abstractmethod
+    def compute(
+        self,
+        expr: Expr,
+        inputs: Mapping[str, np.ndarray],
+        wrt: tuple[str, ...],
+        dtype: str,
+        *,
+        device: str = "cpu",
+        mode: str = "reverse",
+    ) -> Evaluation:
+        """:meth:`evaluate`'s work, in the framework's own idiom."""

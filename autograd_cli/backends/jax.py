@@ -27,10 +27,9 @@ import numpy as np
 
 from autograd_cli.backends import natives
 from autograd_cli.backends.base import (
-    Backend,
     DeviceUnavailable,
     Evaluation,
-    derivatives_not_implemented,
+    FrameworkBackend,
 )
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
 from autograd_cli.core.model import DEVICES, MAX_ORDER, MODES, Partial, partial_of
@@ -53,7 +52,8 @@ def _import_jax() -> Any:
     return jax
 
 
-class JaxBackend(Backend):
+class JaxBackend(FrameworkBackend):
+    no_rule = _NO_RULE
     name: ClassVar[str] = "jax"
     module: ClassVar[str | None] = "jax"
     distributions: ClassVar[tuple[str, ...]] = ("jax",)
@@ -99,21 +99,8 @@ class JaxBackend(Backend):
             "pow": jnp.power,
         } | natives.ops_for("jax", {"jax": jax, "jnp": jnp}, {})
 
-    def evaluate(
-        self,
-        expr: Expr,
-        inputs: Mapping[str, np.ndarray],
-        wrt: tuple[str, ...],
-        dtype: str,
-        *,
-        device: str = "cpu",
-        mode: str = "reverse",
-    ) -> Evaluation:
-        order = max((len(partial_of(name)) for name in wrt), default=1)
-        with derivatives_not_implemented('jax', self.describe(mode, order), *_NO_RULE):
-            return self._run(expr, inputs, wrt, dtype, device=device, mode=mode)
 
-    def _run(
+    def compute(
         self,
         expr: Expr,
         inputs: Mapping[str, np.ndarray],

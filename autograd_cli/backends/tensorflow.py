@@ -19,10 +19,9 @@ import numpy as np
 
 from autograd_cli.backends import natives
 from autograd_cli.backends.base import (
-    Backend,
     DeviceUnavailable,
     Evaluation,
-    derivatives_not_implemented,
+    FrameworkBackend,
     nested,
 )
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
@@ -57,7 +56,8 @@ def _import_tensorflow() -> Any:
     return tf
 
 
-class TensorFlowBackend(Backend):
+class TensorFlowBackend(FrameworkBackend):
+    no_rule = _NO_RULE
     name: ClassVar[str] = "tensorflow"
     module: ClassVar[str | None] = "tensorflow"
     distributions: ClassVar[tuple[str, ...]] = (
@@ -110,21 +110,8 @@ class TensorFlowBackend(Backend):
             "log10": lambda a: tf.math.log(a) / log_10,
         })
 
-    def evaluate(
-        self,
-        expr: Expr,
-        inputs: Mapping[str, np.ndarray],
-        wrt: tuple[str, ...],
-        dtype: str,
-        *,
-        device: str = "cpu",
-        mode: str = "reverse",
-    ) -> Evaluation:
-        order = max((len(partial_of(name)) for name in wrt), default=1)
-        with derivatives_not_implemented('tensorflow', self.describe(mode, order), *_NO_RULE):
-            return self._run(expr, inputs, wrt, dtype, device=device, mode=mode)
 
-    def _run(
+    def compute(
         self,
         expr: Expr,
         inputs: Mapping[str, np.ndarray],

@@ -19,10 +19,9 @@ import numpy as np
 
 from autograd_cli.backends import natives
 from autograd_cli.backends.base import (
-    Backend,
     DeviceUnavailable,
     Evaluation,
-    derivatives_not_implemented,
+    FrameworkBackend,
     nested,
 )
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
@@ -45,7 +44,8 @@ _NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
     ("is not implemented", "does not support it"),
 )
 
-class TorchBackend(Backend):
+class TorchBackend(FrameworkBackend):
+    no_rule = _NO_RULE
     name: ClassVar[str] = "torch"
     module: ClassVar[str | None] = "torch"
     distributions: ClassVar[tuple[str, ...]] = ("torch",)
@@ -91,21 +91,8 @@ class TorchBackend(Backend):
         }
         return ops | natives.ops_for("torch", {"torch": torch}, {})
 
-    def evaluate(
-        self,
-        expr: Expr,
-        inputs: Mapping[str, np.ndarray],
-        wrt: tuple[str, ...],
-        dtype: str,
-        *,
-        device: str = "cpu",
-        mode: str = "reverse",
-    ) -> Evaluation:
-        order = max((len(partial_of(name)) for name in wrt), default=1)
-        with derivatives_not_implemented('torch', self.describe(mode, order), *_NO_RULE):
-            return self._run(expr, inputs, wrt, dtype, device=device, mode=mode)
 
-    def _run(
+    def compute(
         self,
         expr: Expr,
         inputs: Mapping[str, np.ndarray],
