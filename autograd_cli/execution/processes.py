@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -169,6 +169,7 @@ def spawn(plan: Plan, verbose: bool) -> Worker:
         daemon=True,
     )
     _starting = True
+    deaf = _deaf_to_interrupt()
     try:
         with _parent_main_hidden(not plan.target.startswith("__main__:")):
             process.start()
@@ -176,6 +177,7 @@ def spawn(plan: Plan, verbose: bool) -> Worker:
         ours.close()
         raise
     finally:
+        deaf()
         _starting = False
         theirs.close()  # the worker's copy is the only one left, so EOF means death
     started = Worker(plan, process, ours)
@@ -188,6 +190,25 @@ def spawn(plan: Plan, verbose: bool) -> Worker:
             started.stop()
             raise
     return started
+
+
+def _deaf_to_interrupt() -> Callable[[], None]:
+    """Block SIGINT while a worker starts; the callable returned unblocks it here.
+
+    The child inherits the mask through fork and exec, so a Ctrl-C sent to the whole
+    process group while its interpreter is still starting (before ``worker.main``
+    ignores SIGINT) waits instead of ending it with "Fatal Python error:
+    init_sys_streams" and a KeyboardInterrupt traceback on the user's terminal. Our
+    copy is delivered once the mask is restored; the worker's is discarded.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return lambda: None
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def restore() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+    return restore
 
 
 def death(exitcode: int | None) -> str:

@@ -221,6 +221,8 @@ def main(conn: Connection, verbose: bool = False) -> None:
     hang."""
     os.dup2(2, 1)  # stdout is the parent CLI's data; nothing of ours may land there
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for us
+    if hasattr(signal, "pthread_sigmask"):  # blocked while we started (processes.spawn)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _lead_process_group()
     _exit_with_parent()
     if verbose:
