@@ -83,11 +83,12 @@ def status(env: dict[str, str]) -> dict[str, object]:
 
 
 def wait_ready(env: dict[str, str], patience: float = 600.0) -> None:
-    """Until the service started by the first run has loaded its frameworks."""
+    """Until the service started by the first run has loaded its frameworks and
+    compiled every function in the background (about a minute on two cores)."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         found = status(env)
-        if found.get("running") and not found.get("warming"):
+        if found.get("running") and not found.get("warming") and not found.get("compiling"):
             return
         time.sleep(0.2)
     sys.exit("the service did not come up")

@@ -248,7 +248,8 @@ def _row(derivative: float, exact: float, status: str = "wrong") -> Any:
     (math.nan, 1.0, "nan", None),
     (-1.0, 1.0, "sign", None),
     (1.5, 1.0, "magnitude", None),
-    (0.0, 8.2e-40, "zero", "subnormal exact value flushed to zero"),
+    (0.0, 8.2e-40, "zero", "subnormal exact value (flush-to-zero range)"),
+    (1e-20, 8.2e-40, "magnitude", "subnormal exact value (flush-to-zero range)"),
     (math.nan, 3.75e39, "nan", "exact value beyond the dtype's range"),
     (-0.0, math.nan, "magnitude", "no finite exact value"),
 ])

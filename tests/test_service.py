@@ -485,3 +485,42 @@ def test_what_is_handed_to_the_service(
     run = client.plan(argv, env)  # on by default, off in CI unless asked for
     assert (run.use, run.start) == (use, start)
     assert run.argv == [arg for arg in argv if arg != "--no-service"]
+
+
+def test_it_compiles_every_function_in_the_background(tmp_path: Path) -> None:
+    """With a real JAX: once loaded, the service runs the warm-up items while no request
+    waits; a request meanwhile is served between two items, the same as a cold run; a
+    stop does not wait for the rest; JAX's compiled ops land in the service's cache."""
+    service = Service(tmp_path, GRADCHECK_BACKENDS="analytic,jax",
+                      GRADCHECK_SERVICE_WARMUP="1")
+    try:
+        assert service("x**2", "--at", "1").returncode == 0
+        ready = service.ready()
+        assert ready["compiling"], service.log()
+        check = ("softplus(x)*erf(x)", "--at", "0.7", "--at", "2", "--dtype", "float64")
+        served = service.same_as_local(*check)
+        assert "OK" in served.stdout
+        found = service.status()
+        assert found is not None and found["compiled"] >= 1
+        shown = service("service", "status")
+        assert "compiling each function in the background" in shown.stdout
+        assert any((service.folder / "jax-cache").iterdir())
+    finally:
+        started = time.monotonic()
+        service.stop()
+        assert time.monotonic() - started < 30
+    assert "Traceback" not in service.log()
+
+
+def test_the_warm_up_covers_every_function_in_each_setting() -> None:
+    from autograd_cli.execution import service_warmup
+    from autograd_cli.expr.functions import FUNCTIONS
+
+    items = list(service_warmup.requests(("analytic", "torch", "jax")))
+    assert {r.backends for r in items} == {("torch", "jax")}
+    settings = {(r.dtype, r.mode, r.order) for r in items}
+    assert settings == set(service_warmup.SETTINGS)
+    for setting in settings:
+        texts = " ".join(r.text for r in items if (r.dtype, r.mode, r.order) == setting)
+        assert all(f"{name}(" in texts for name in FUNCTIONS)
+    assert list(service_warmup.requests(("analytic", "fake"))) == []

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends import natives
+from autograd_cli.backends import lanes, natives
 from autograd_cli.backends.base import (
     DeviceUnavailable,
     Evaluation,
@@ -42,13 +43,32 @@ _NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
     ("not implemented", "Differentiation rule"),
 )
 
+#: A private folder for JAX's persistent compilation cache, which the background
+#: service names for its workers (cli/daemon.py): one-shot runs do not write one.
+CACHE_VARIABLE = "GRADCHECK_JAX_CACHE"
+#: The cache is trimmed (least recently used first) beyond this many bytes.
+CACHE_BYTES = 256 * 1024 * 1024
+
+
 def _import_jax() -> Any:
-    """``import jax`` with x64 on and its "GPU present but no CUDA jaxlib" warning off."""
+    """``import jax`` with x64 on and its "GPU present but no CUDA jaxlib" warning off.
+
+    In the service's workers also with the persistent compilation cache, every entry
+    kept: eager JAX compiles each op for each new shape and dtype (10-50 ms each, the
+    bulk of a new expression's time), and a later service (after an idle exit or an
+    upgrade: the key holds JAX's version) reads them back in a fraction of that.
+    """
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
     import jax
     import jax.scipy.special  # not loaded by ``import jax``; natives.JAX calls it
 
     jax.config.update("jax_enable_x64", True)
+    cache = os.environ.get(CACHE_VARIABLE)
+    if cache and jax.config.values.get("jax_compilation_cache_dir") is None:
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
     return jax
 
 
@@ -142,8 +162,10 @@ class JaxBackend(FrameworkBackend):
             env = dict(zip(sources, moving, strict=True)) | dict(zip(fixed, still, strict=True))
             return lower(expr, ops, env)
 
+        size = lanes.size_for(n)
+
         def column(name: str) -> Any:
-            return jnp.asarray(np.asarray(inputs[name]), dtype=dt)
+            return jnp.asarray(lanes.pad(inputs[name], size), dtype=dt)
 
         partials = {name: partial_of(name) for name in wrt}
         by_name: dict[str, Any]
@@ -176,7 +198,7 @@ class JaxBackend(FrameworkBackend):
         def as_numpy(a: Any) -> np.ndarray:
             if a is None:
                 return np.zeros(n, dtype=out)
-            return np.array(np.broadcast_to(np.asarray(a), (n,)), dtype=out)
+            return np.array(lanes.first(a, n), dtype=out)
 
         return Evaluation(
             values=as_numpy(values),

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends import natives
+from autograd_cli.backends import lanes, natives
 from autograd_cli.backends.base import (
     DeviceUnavailable,
     Evaluation,
@@ -134,10 +134,11 @@ class TensorFlowBackend(FrameworkBackend):
         # Pinned even for the CPU: TensorFlow would otherwise place ops on a GPU it sees.
         with tf.device(TF_DEVICES[device]):
             ops = self.ops(dtype)
+            size = lanes.size_for(n)
             leaves = {
-                name: tf.Variable(np.asarray(a), dtype=dt)
+                name: tf.Variable(lanes.pad(a, size), dtype=dt)
                 if name in needed
-                else tf.constant(np.asarray(a), dtype=dt)
+                else tf.constant(lanes.pad(a, size), dtype=dt)
                 for name, a in inputs.items()
             }
             if mode == "reverse" and all(len(p) == 1 for p in partials.values()):
@@ -155,7 +156,7 @@ class TensorFlowBackend(FrameworkBackend):
         def as_numpy(t: Any) -> np.ndarray:
             if t is None:
                 return np.zeros(n, dtype=out)
-            return np.array(np.broadcast_to(t.numpy(), (n,)), dtype=out)
+            return np.array(lanes.first(t.numpy(), n), dtype=out)
 
         return Evaluation(
             values=as_numpy(y),

@@ -37,10 +37,12 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from autograd_cli.backends.jax import CACHE_VARIABLE as JAX_CACHE
 from autograd_cli.cli.daemon_context import (
     SIGNALS,
     Context,
@@ -49,10 +51,11 @@ from autograd_cli.cli.daemon_context import (
     gone,
     pending_signal,
 )
-from autograd_cli.execution import service_paths
+from autograd_cli.core.model import Request
+from autograd_cli.execution import service_paths, service_warmup
 from autograd_cli.execution.processes import start_tracker
 from autograd_cli.execution.runner import Pool
-from autograd_cli.execution.service import IDLE_VARIABLE
+from autograd_cli.execution.service import IDLE_VARIABLE, OFF, WARMUP_VARIABLE
 from autograd_cli.execution.service_fingerprint import fingerprint
 from autograd_cli.execution.service_pool import lend
 from autograd_cli.execution.service_protocol import (
@@ -70,8 +73,9 @@ DEFAULT_IDLE = 900.0
 READ_TIMEOUT = 10.0
 #: The log is started afresh when it grows past this.
 MAX_LOG = 1 << 20
-#: The first job: one real check, so the frameworks, SymPy and the renderers load now.
-WARM_UP = ["x**2", "--at", "1"]
+#: The first job: one real check, so the frameworks, SymPy, the special functions'
+#: libraries (scipy.special: 0.3 s) and the renderers load now.
+WARM_UP = ["x**2 + erf(x) + gelu(x)", "--at", "1"]
 
 
 @dataclass
@@ -108,12 +112,17 @@ class Service:
         self.served = 0
         self.stopping = False
         self.warming = True
+        #: The background warm-up's items still to run (None: done or given up).
+        self.compiling: Iterator[Request] | None = None
+        self.warmed = 0
         self.closed = False
         self.guard = threading.Lock()
         self.current: Job | None = None
         self.forwarded: set[int] = set()
         self.home = os.open(where.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self.environ = dict(os.environ)
+        # Not in the fingerprint (taken above): the folder is ours, not the install's.
+        self.environ = dict(os.environ) | {JAX_CACHE: str(where.folder / "jax-cache")}
+        os.environ.update(self.environ)
         self.main_thread = threading.get_ident()
 
     # ------------------------------------------------------------ the main thread
@@ -125,11 +134,15 @@ class Service:
         self._run(Job(None, {"argv": WARM_UP}, []))
         self.warming = False
         self.last = time.monotonic()
+        if os.environ.get(WARMUP_VARIABLE, "").strip().lower() not in OFF:
+            self.compiling = service_warmup.requests(tuple(self.pool.pids))
         while True:
             left = self.idle - (time.monotonic() - self.last)
             if left <= 0 and self.jobs.empty():
                 _log(f"idle for {self.idle:g} s: exiting")
                 break
+            if self.jobs.empty() and self._compile_one():
+                continue
             try:
                 job = self.jobs.get(timeout=max(left, 0.01))
             except queue.Empty:
@@ -144,6 +157,24 @@ class Service:
             if isinstance(late, Job):
                 self._answer(late, {"type": "busy", "reason": "the service is stopping"})
         self.pool.close()
+
+    def _compile_one(self) -> bool:
+        """One item of the background warm-up (service_warmup), if any is left and the
+        service is not stopping; its rows are discarded, and a failure only ends it."""
+        if self.compiling is None or self.stopping:
+            return False
+        request = next(self.compiling, None)
+        if request is None:
+            self.compiling = None
+            _log("warm-up done: every function compiled")
+            return False
+        self.warmed += 1
+        try:
+            self.pool.submit(request, request.backends).results()
+        except Exception:
+            _log("warm-up stopped:\n" + traceback.format_exc())
+            self.compiling = None
+        return True
 
     def _run(self, job: Job) -> None:
         """Serve one request; its connection is answered and closed, whatever happens."""
@@ -374,6 +405,8 @@ class Service:
             "queued": self.jobs.qsize(),
             "idle_exit": self.idle,
             "warming": self.warming,
+            "compiling": self.compiling is not None,
+            "compiled": self.warmed,
             "idle_for": time.monotonic() - self.last,
             "stopping": self.stopping,
             "workers": workers,

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from autograd_cli.backends.jax import CACHE_VARIABLE as JAX_CACHE
 from autograd_cli.execution.service_protocol import (
     PROTOCOL,
     RUN_FDS,
@@ -69,6 +70,8 @@ class Context:
         self.saved.update(argv=list(sys.argv), unraisablehook=sys.unraisablehook)
         self.warnings.__enter__()
         env = dict(message["env"])
+        if JAX_CACHE in self.environ:  # for a worker that starts (again) in this request
+            env[JAX_CACHE] = self.environ[JAX_CACHE]
         cwd, stdin, stdout, stderr = self.fds
         if "COLUMNS" not in env:  # rich sizes a progress bar from fds 0-2, not the client's
             size = terminal_size((stdin, stdout, stderr))

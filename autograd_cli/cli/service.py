@@ -72,6 +72,8 @@ def status_command(fmt: str) -> None:
     click.echo(
         f"workers: {workers or 'none'}"
         + (" (loading the frameworks)" if found.get("warming") else "")
+        + (f" (compiling each function in the background: {found['compiled']} done)"
+           if found.get("compiling") else "")
     )
     click.echo(f"folder: {found['folder']} (log: {found['log']})")
     if not found["current"]:

@@ -306,8 +306,9 @@ def _rows(
     return rows
 
 
-_FLUSHED = ("likely flushes subnormals to zero (an input or intermediate is subnormal "
-            "in {dtype}; IEEE gradual underflow gives the exact value)")
+_FLUSHED = ("likely flushes subnormals to zero (an input, an intermediate or one of their "
+            "derivatives is subnormal or within 8 binades of it in {dtype}; IEEE gradual "
+            "underflow gives the exact value)")
 
 
 def floor_of(request: Request, inputs: dict[str, np.ndarray], label: str) -> Floor:

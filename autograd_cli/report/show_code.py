@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cli.backends import natives
+from autograd_cli.backends import lanes, natives
 from autograd_cli.backends.natives import Spelling, Written, call_source
 from autograd_cli.core.model import Partial, Request, notation
 from autograd_cli.expr.functions import FUNCTIONS
@@ -134,6 +134,29 @@ def _points(request: Request, *, scalar: bool = True) -> dict[str, str]:
         values = [literal(v) for v in np.asarray(array).astype(np.float64).tolist()]
         out[name] = values[0] if len(values) == 1 and scalar else f"[{', '.join(values)}]"
     return out
+
+
+def _whole_vectors(request: Request) -> list[str]:
+    """The padding TensorFlow and JAX compute with (backends/lanes.py), so the script's
+    kernels round each point as gradcheck's did; ``n`` is how many are printed."""
+    if not request.variables:
+        return []
+    size = lanes.size_for(request.size)
+    return [
+        f"n = {request.size}  # the points; computed as {size}, the last repeated, as gradcheck",
+        "# does: the kernels round points left over after the last full SIMD vector otherwise",
+        "",
+        "",
+        "def padded(points):",
+        f"    return points + points[-1:] * ({size} - len(points))",
+        "",
+        "",
+    ]
+
+
+def _first(request: Request, text: str) -> str:
+    """``text`` (a list of every computed point) cut to the points asked for."""
+    return f"{text}[:n]" if request.variables else text
 
 
 def _simple(request: Request) -> bool:
@@ -249,7 +272,7 @@ def tensorflow_script(request: Request) -> str:
     lines = [*_header(request, "tensorflow"), *_imports_math(expression),
              "import tensorflow as tf", "", f"dt = tf.{request.dtype}", "", "",
              "def c(v):  # a literal: a constant of the dtype, as gradcheck builds it",
-             "    return tf.constant(v, dtype=dt)", "", ""]
+             "    return tf.constant(v, dtype=dt)", "", "", *_whole_vectors(request)]
     needed = _leaves(request)
     if not _simple(request):
         if request.mode == "forward":
@@ -277,7 +300,7 @@ def tensorflow_script(request: Request) -> str:
     lines.append(f'with tf.device("{where}"):')
     for name in request.variables:
         kind = "Variable" if name in needed else "constant"
-        lines.append(f"    {names.var[name]} = tf.{kind}({points[name]}, dtype=dt)")
+        lines.append(f"    {names.var[name]} = tf.{kind}(padded({points[name]}), dtype=dt)")
     if _simple(request):
         lines += ["    with tf.GradientTape() as tape:", f"        value = {expression}"]
         sources = [names.var[label] for label in request.wrt]
@@ -286,14 +309,15 @@ def tensorflow_script(request: Request) -> str:
             lines.append(f"    {grads[0]} = tape.gradient(value, {sources[0]})")
         else:
             lines.append(f"    {', '.join(grads)} = tape.gradient(value, [{', '.join(sources)}])")
-        lines.append('print("f =", value.numpy().tolist())')
-        lines += [_print(label, f"{names.grad[label]}.numpy().tolist()")
+        lines.append(f'print("f =", {_first(request, "value.numpy().tolist()")})')
+        lines += [_print(label, _first(request, f"{names.grad[label]}.numpy().tolist()"))
                   for label in request.wrt]
         return _tidy(lines)
-    lines += ["    value = f()", '    print("f =", value.numpy().tolist())']
+    lines += ["    value = f()", f'    print("f =", {_first(request, "value.numpy().tolist()")})']
     for label, partial in zip(request.wrt, request.partials, strict=True):
         by = ", ".join(names.var[v] for v in partial)
-        lines.append("    " + _print(label, f"derivative({by}).numpy().tolist()"))
+        lines.append("    " + _print(label, _first(request,
+                                                   f"derivative({by}).numpy().tolist()")))
     return _tidy(lines)
 
 
@@ -313,7 +337,7 @@ def jax_script(request: Request) -> str:
         lines += ['jax.config.update("jax_enable_x64", True)  # else float64 is float32', ""]
     lines += [f"dt = jnp.{request.dtype}", "", "",
               "def c(v):  # a literal: an array of the dtype, as gradcheck builds it",
-              "    return jnp.asarray(v, dtype=dt)", "", "",
+              "    return jnp.asarray(v, dtype=dt)", "", "", *_whole_vectors(request),
               f"def f({params}):", f"    return {expression}", "", ""]
     if request.mode == "forward":
         lines += [
@@ -330,21 +354,24 @@ def jax_script(request: Request) -> str:
         ]
     lines.append(f'with jax.default_device(jax.devices("{request.device}")[0]):')
     for name in order:
-        lines.append(f"    {names.var[name]} = jnp.asarray({points[name]}, dtype=dt)")
+        lines.append(f"    {names.var[name]} = jnp.asarray(padded({points[name]}), dtype=dt)")
     if simple:
         argnums = "" if len(request.wrt) == 1 else f", argnums={tuple(range(len(request.wrt)))}"
         grads = [names.grad[label] for label in request.wrt]
         unpacked = grads[0] if len(grads) == 1 else f"({', '.join(grads)})"
         lines.append(f"    value, {unpacked} = jax.vmap(jax.value_and_grad(f{argnums}))"
                      f"({params})")
-        lines.append('print("f =", value.tolist())')
-        lines += [_print(label, f"{names.grad[label]}.tolist()") for label in request.wrt]
+        lines.append(f'print("f =", {_first(request, "value.tolist()")})')
+        lines += [_print(label, _first(request, f"{names.grad[label]}.tolist()"))
+                  for label in request.wrt]
         return _tidy(lines)
     template = "along({}, {})" if request.mode == "forward" else "jax.grad({}, argnums={})"
-    lines += [f"    value = jax.vmap(f)({params})", '    print("f =", value.tolist())']
+    lines += [f"    value = jax.vmap(f)({params})",
+              f'    print("f =", {_first(request, "value.tolist()")})']
     for label, partial in zip(request.wrt, request.partials, strict=True):
         call = _nest("f", partial, request.variables, template)
-        lines.append("    " + _print(label, f"jax.vmap({call})({params}).tolist()"))
+        lines.append("    " + _print(label, _first(request,
+                                                   f"jax.vmap({call})({params}).tolist()")))
     return _tidy(lines)
 
 

@@ -95,9 +95,15 @@ def _pow2(n: int) -> Fraction:
     return Fraction(2) ** n
 
 
+#: How far above the smallest normal a value or derivative still counts as near the
+#: subnormal range, where a backend that flushes subnormals may answer otherwise.
+NEAR_SUBNORMAL_BINADES = 8
+
+
 class JetFloors:
-    """The jet arithmetic for one dtype and k directions; records NaN and subnormal
-    values of f and what reverse mode's own underflow may cost."""
+    """The jet arithmetic for one dtype and k directions; records NaN values of f,
+    values or derivatives (near) subnormal, and what reverse mode's own underflow may
+    cost."""
 
     def __init__(self, arith: FloorArith, k: int, dtype: str) -> None:
         if dtype not in FORMATS:
@@ -115,6 +121,9 @@ class JetFloors:
         eta = arith.scalar(_pow2(emin - precision))
         self.eta = eta if eta > 0 else arith.scalar(math.ulp(0.0))
         self.tiny = arith.scalar(_pow2(emin))
+        # A framework's own intermediates (x/2 in hypot's rule, 1/(1+|x|)**2 in
+        # softsign's) may be a few binades below any value or derivative of ours.
+        self.near_subnormal = arith.scalar(_pow2(emin + NEAR_SUBNORMAL_BINADES))
         self.nan: np.ndarray = np.asarray(False)
         self.subnormal: np.ndarray = np.asarray(False)
         self.reverse: Any = arith.scalar(0)
@@ -128,11 +137,13 @@ class JetFloors:
         for component in jet.c[1:]:
             if component is not None:
                 self.reverse = self.reverse + self.eta * abs(component)
-        size = abs(value)
         self.nan = self.nan | self.arith.isnan(value)
-        self.subnormal = self.subnormal | (
-            self.arith.truth(size < self.tiny) & self.arith.truth(size > 0)
-        )
+        for component in jet.c:
+            if component is not None:
+                size = abs(component)
+                self.subnormal = self.subnormal | (
+                    self.arith.truth(size < self.near_subnormal) & self.arith.truth(size > 0)
+                )
         return jet
 
     def seed(self, values: np.ndarray, name: str, directions: tuple[str, ...]) -> Jet:

@@ -44,8 +44,9 @@ class Floor:
 
     ``floor`` is >= 0, NaN where the expression is undefined, inf where the bound
     overflows float64. ``subnormal`` marks points where some value of f (an input or an
-    intermediate) is nonzero and below the dtype's smallest normal: a backend that
-    flushes subnormals to zero may legitimately answer differently there.
+    intermediate) or one of its derivatives is nonzero and below, or within a few
+    binades of, the dtype's smallest normal: a backend that flushes subnormals to zero
+    may legitimately answer differently there.
     """
 
     floor: np.ndarray
