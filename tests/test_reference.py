@@ -74,6 +74,15 @@ def test_exact_zero_after_cancellation() -> None:
     assert ref.values.tolist() == [0.0, 0.0]
 
 
+def test_a_cancellation_complete_at_two_precisions_is_not_taken_for_zero() -> None:
+    """softsign'(x) = 1/(1+|x|) - |x|/(1+|x|)**2 cancels to 0 at 160 and 256 bits at
+    -1.341e154; it is 1/(1+|x|)**2, a subnormal (a hunt reported JAX wrong against 0)."""
+    ref = _at("softsign(x)", ("x",), x=[-1.341e154])
+    exact = 1 / (1 + abs(Fraction(-1.341e154))) ** 2
+    assert ref.derivatives["x"][0] == float(exact) > 0
+    assert ref.precision_bits == PRECISIONS[-1]
+
+
 def test_partials_of_several_variables() -> None:
     ref = _at("x**2*y", ("x", "y", "z"), x=[3.0, -1.0], y=[2.0, 0.5])
     assert ref.derivative_expressions == {"x": "2*x*y", "y": "x**2", "z": "0"}
