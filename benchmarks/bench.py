@@ -64,15 +64,17 @@ print(float(tf.reduce_sum(tape.gradient(y, x))))
 
 #: compare() twice in one process, the second with other arguments: what a notebook
 #: pays for a repeat once the frameworks' workers are warm (prints the seconds).
+#: {backends} is filled in: the three of the point check, or all five (JAX compiles
+#: each op of a new expression on its first call in a process: 10-50 ms each).
 WARM_COMPARE = """
 import time
 from autograd_cli import compare
-compare("2*x**3+4*x**2+5*x+6", at=0.5, backends="analytic,torch,tensorflow")
+compare("2*x**3+4*x**2+5*x+6", at=0.5, backends="{backends}")
 started = time.perf_counter()
-compare("sin(x)*exp(x)", at=[0.3, 1.7], dtype="float64", order=2,
-        backends="analytic,torch,tensorflow")
+compare("sin(x)*exp(x)", at=[0.3, 1.7], dtype="float64", order=2, backends="{backends}")
 print(time.perf_counter() - started)
 """
+FIVE = "analytic,torch,tensorflow,jax,finite-diff"
 
 
 def warm_seconds(script: list[str]) -> float:
@@ -112,7 +114,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         scripts = {}
         sources = {"tf_only": TF_ONLY, "tutorial": TUTORIAL, "bare_sweep": BARE_SWEEP,
-                   "warm_compare": WARM_COMPARE}
+                   "warm_compare": WARM_COMPARE.format(backends=THREE),
+                   "warm_compare_five": WARM_COMPARE.format(backends=FIVE)}
         for name, text in sources.items():
             path = Path(folder) / f"{name}.py"
             path.write_text(text)
@@ -149,6 +152,8 @@ def main() -> None:
         median = {name: statistics.median(values) for name, values in times.items()}
         warm = statistics.median(warm_seconds(scripts["warm_compare"])
                                  for _ in range(args.rounds))
+        warm_five = statistics.median(warm_seconds(scripts["warm_compare_five"])
+                                      for _ in range(args.rounds))
         # the main process alone (no workers): what streaming CSV costs in memory
         memory = {fmt: peak_rss_mib([GRADCHECK, EXPRESSION, "--range", "-4", "4", "--num",
                                      str(args.sweep_points), "--backends", "analytic",
@@ -176,6 +181,7 @@ def main() -> None:
           f"{memory['csv']:4.0f} / {memory['json']:4.0f}  <= 600")
     print(f"warm compare() repeat (s), analytic + torch + TF   {warm:8.2f}  <= 0.30")
     print(f"warm compare() repeat / gradcheck point            {warm / point:8.2f}  <= 0.08")
+    print(f"warm compare() repeat (s), all five backends       {warm_five:8.2f}  <= 0.30")
     for name in ("gradcheck --help", "gradcheck backends", "gradcheck with a parse error"):
         print(f"{name + ' (s)':<50} {median[name]:8.2f}  <= 0.50")
     if env_note:

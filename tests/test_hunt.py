@@ -288,3 +288,21 @@ def test_scaled_reproducers_right_in_float64_are_set_aside() -> None:
                                   report={"float64": {"status": "wrong"}}))
     assert range_only(Finding(parse("asinh(1e30*x)"), hit,  # 9 ULPs in float64, 1 for 2 here
                               report={"float64": {"status": "inaccurate"}}))
+
+
+def test_nan_where_the_chain_rule_leaves_the_range_is_set_aside() -> None:
+    """clip(lgamma(x), 1, 2)'''' at -1e-154: lgamma'''' is 6e616, times clip's 0 (the
+    comparison says so in the reason); erfc'''' at -1e154: exp(-x**2) times 8x**3. A NaN
+    at an ordinary input is still a finding."""
+    from autograd_cli.comparison.points import BEYOND_RANGE
+    from autograd_cli.hunt.judge import explained
+    from autograd_cli.report.model import Row
+
+    def row(x: float, reason: str | None = None) -> Row:
+        return Row("jax", "jax.grad", None, "float64", {"x": x}, "x,x,x,x", 0.0, math.nan,
+                   0.0, None, None, None, "wrong", reason=reason, mode="reverse")
+
+    assert explained(row(-1e-154, BEYOND_RANGE.format(dtype="float64"))) is not None
+    assert explained(row(-1e154)) == "NaN or inf at an input whose square leaves the dtype's range"
+    assert explained(row(4e8)) is None
+    assert explained(row(-1e-154)) is None

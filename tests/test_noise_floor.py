@@ -556,3 +556,16 @@ def test_ml_corpus_floors_are_finite_in_both_arithmetics(case: Case) -> None:
         exact = noise_floor(case.expr, inputs, (name,), "float32", exact=True)
         assert np.all(np.isfinite(sweep.floor)) and np.all(sweep.floor > 0), sweep.floor
         np.testing.assert_allclose(sweep.floor, exact.floor, rtol=0.01)
+
+
+def test_where_a_derivative_of_the_expression_leaves_the_range() -> None:
+    """The floor notes where a value or derivative of some subexpression is beyond the
+    dtype: clip(lgamma(x), 1, 2) at -1e-154 has lgamma'''' of 6e616 (times clip's 0)."""
+    from autograd_cli.expr.parser import parse
+    from autograd_cli.truth.noise_floor import noise_floor
+
+    at = {"x": np.array([-1e-154, 0.5])}
+    beyond = noise_floor(parse("clip(lgamma(x), 1, 2)"), at, ("x",) * 4, "float64", exact=True)
+    assert beyond.overflow is not None and beyond.overflow.tolist() == [True, False]
+    inside = noise_floor(parse("sin(x)"), at, ("x",) * 4, "float64", exact=True)
+    assert inside.overflow is not None and not inside.overflow.any()

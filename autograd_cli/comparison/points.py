@@ -294,6 +294,10 @@ def _rows(
                     if (row.status == WRONG and bool(floors[name].subnormal[i])
                             and result.backend != "finite-diff"):  # it differences in float64
                         row.reason = _FLUSHED.format(dtype=request.dtype)
+                    beyond = floors[name].overflow
+                    if (row.status == WRONG and beyond is not None and bool(beyond[i])
+                            and row.derivative is not None and not math.isfinite(row.derivative)):
+                        row.reason = BEYOND_RANGE.format(dtype=request.dtype)
                     overflow, underflow = ranges[index, name]
                     _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
                            bool(underflow[i]), inside[name][i] if name in inside else None)
@@ -306,6 +310,9 @@ def _rows(
     return rows
 
 
+#: A non-finite derivative where the chain rule itself leaves the dtype's range: 0 * inf.
+BEYOND_RANGE = ("an intermediate or one of its derivatives is beyond {dtype}'s range (the "
+                "chain rule multiplies it by 0 or divides it away; IEEE gives NaN or inf)")
 _FLUSHED = ("likely flushes subnormals to zero (an input, an intermediate or one of their "
             "derivatives is subnormal or within 8 binades of it in {dtype}; IEEE gradual "
             "underflow gives the exact value)")

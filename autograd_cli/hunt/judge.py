@@ -90,7 +90,11 @@ def explained(row: Row) -> str | None:
     answers 1e-154), or the comparison layer's note that the backend flushes
     subnormals to zero: flush-to-zero is TensorFlow's and XLA's documented CPU
     behaviour (the verdict still calls such rows wrong; the hunt leaves them out of its
-    findings)."""
+    findings). Also a NaN or infinity where the chain rule leaves the dtype's range:
+    an intermediate's derivative beyond it (the comparison's note), or an input whose
+    square is (the fourth derivative of erfc at -1e154 is exp(-x**2) times 8x**3: 0
+    times inf)."""
+    from autograd_cli.comparison.points import BEYOND_RANGE
     from autograd_cli.comparison.verdicts import range_of
 
     exact = row.exact
@@ -105,6 +109,11 @@ def explained(row: Row) -> str | None:
         return "subnormal exact value (flush-to-zero range)"
     if row.reason and "flushes subnormals" in row.reason:
         return "subnormals flushed to zero"
+    if row.reason and row.reason == BEYOND_RANGE.format(dtype=row.dtype):
+        return "an intermediate's derivative beyond the dtype's range"
+    if (row.derivative is not None and not math.isfinite(row.derivative)
+            and any(abs(v) >= math.sqrt(limits.largest) / 4 for v in row.point.values())):
+        return "NaN or inf at an input whose square leaves the dtype's range"
     return None
 
 

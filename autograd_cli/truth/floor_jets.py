@@ -124,6 +124,9 @@ class JetFloors:
         # A framework's own intermediates (x/2 in hypot's rule, 1/(1+|x|)**2 in
         # softsign's) may be a few binades below any value or derivative of ours.
         self.near_subnormal = arith.scalar(_pow2(emin + NEAR_SUBNORMAL_BINADES))
+        self.largest = arith.scalar(float(self.max_held))
+        #: Where a value or derivative of some node is beyond the dtype's range.
+        self.overflow: np.ndarray = np.asarray(False)
         self.nan: np.ndarray = np.asarray(False)
         self.subnormal: np.ndarray = np.asarray(False)
         self.reverse: Any = arith.scalar(0)
@@ -144,6 +147,7 @@ class JetFloors:
                 self.subnormal = self.subnormal | (
                     self.arith.truth(size < self.near_subnormal) & self.arith.truth(size > 0)
                 )
+                self.overflow = self.overflow | self.arith.truth(size > self.largest)
         return jet
 
     def seed(self, values: np.ndarray, name: str, directions: tuple[str, ...]) -> Jet:

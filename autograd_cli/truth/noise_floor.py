@@ -51,6 +51,9 @@ class Floor:
 
     floor: np.ndarray
     subnormal: np.ndarray
+    #: Where some value of f or one of its derivatives is beyond the dtype's range
+    #: (clip(lgamma(x), 1, 2) at -1e-154: lgamma is 6e616, times clip's 0).
+    overflow: np.ndarray | None = None
 
 
 def directions_of(label: str, order: int) -> tuple[str, ...]:
@@ -156,4 +159,5 @@ def _floor(
     floor = np.zeros(n) if error is None else np.broadcast_to(arith.to_float(error), (n,)).copy()
     floor[np.broadcast_to(floors.nan, (n,))] = np.nan
     subnormal = np.broadcast_to(floors.subnormal, (n,)).copy()
-    return Floor(floor=floor, subnormal=subnormal)
+    overflow = np.broadcast_to(floors.overflow, (n,)).copy()
+    return Floor(floor=floor, subnormal=subnormal, overflow=overflow)
