@@ -295,8 +295,7 @@ def _rows(
                             and result.backend != "finite-diff"):  # it differences in float64
                         row.reason = _FLUSHED.format(dtype=request.dtype)
                     beyond = floors[name].overflow
-                    if (row.status == WRONG and beyond is not None and bool(beyond[i])
-                            and row.derivative is not None and not math.isfinite(row.derivative)):
+                    if row.status == WRONG and beyond is not None and bool(beyond[i]):
                         row.reason = BEYOND_RANGE.format(dtype=request.dtype)
                     overflow, underflow = ranges[index, name]
                     _label(row, labels.at(name, i) if labels else None, bool(overflow[i]),
@@ -310,9 +309,10 @@ def _rows(
     return rows
 
 
-#: A non-finite derivative where the chain rule itself leaves the dtype's range: 0 * inf.
-BEYOND_RANGE = ("an intermediate or one of its derivatives is beyond {dtype}'s range (the "
-                "chain rule multiplies it by 0 or divides it away; IEEE gives NaN or inf)")
+#: A wrong row where the chain rule itself leaves the dtype's range.
+BEYOND_RANGE = ("a value, derivative or chain-rule product of the expression is beyond "
+                "{dtype}'s range, so its derivative cannot be evaluated as written in {dtype} "
+                "(an infinity times 0, or a term lost to 1/inf)")
 _FLUSHED = ("likely flushes subnormals to zero (an input, an intermediate or one of their "
             "derivatives is subnormal or within 8 binades of it in {dtype}; IEEE gradual "
             "underflow gives the exact value)")

@@ -125,7 +125,9 @@ class JetFloors:
         # softsign's) may be a few binades below any value or derivative of ours.
         self.near_subnormal = arith.scalar(_pow2(emin + NEAR_SUBNORMAL_BINADES))
         self.largest = arith.scalar(float(self.max_held))
-        #: Where a value or derivative of some node is beyond the dtype's range.
+        #: Where a value or derivative of some node, a function's local derivative or a
+        #: product of the chain rule is beyond the dtype's range (log10''(c) times c'**2
+        #: with c = 3.6e36 in float32: the product is 0.43, its factors are not floats).
         self.overflow: np.ndarray = np.asarray(False)
         self.nan: np.ndarray = np.asarray(False)
         self.subnormal: np.ndarray = np.asarray(False)
@@ -372,6 +374,8 @@ class JetFloors:
                 size = sum(counts)
                 value = _add_opt(value, d[counts] * product)
                 local = abs(d[counts])
+                self.overflow = (self.overflow | self.arith.truth(local > self.largest)
+                                 | self.arith.truth(magnitude > self.largest))
                 term_error = u * (size + count) * local * magnitude + (size + count) * eta
                 term_error = self._moved(inputs, d, counts, term_error, magnitude)
                 if factor_error is not None:
