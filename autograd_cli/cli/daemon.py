@@ -37,7 +37,6 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -51,7 +50,6 @@ from autograd_cli.cli.daemon_context import (
     gone,
     pending_signal,
 )
-from autograd_cli.core.model import Request
 from autograd_cli.execution import service_paths, service_warmup
 from autograd_cli.execution.processes import start_tracker
 from autograd_cli.execution.runner import Pool
@@ -112,9 +110,7 @@ class Service:
         self.served = 0
         self.stopping = False
         self.warming = True
-        #: The background warm-up's items still to run (None: done or given up).
-        self.compiling: Iterator[Request] | None = None
-        self.warmed = 0
+        self.warmup: service_warmup.Warmup | None = None
         self.closed = False
         self.guard = threading.Lock()
         self.current: Job | None = None
@@ -135,13 +131,14 @@ class Service:
         self.warming = False
         self.last = time.monotonic()
         if os.environ.get(WARMUP_VARIABLE, "").strip().lower() not in OFF:
-            self.compiling = service_warmup.requests(tuple(self.pool.pids))
+            self.warmup = service_warmup.Warmup(tuple(self.pool.pids), _log)
         while True:
             left = self.idle - (time.monotonic() - self.last)
             if left <= 0 and self.jobs.empty():
                 _log(f"idle for {self.idle:g} s: exiting")
                 break
-            if self.jobs.empty() and self._compile_one():
+            if (self.jobs.empty() and self.warmup is not None and not self.stopping
+                    and self.warmup.step(self.pool)):
                 continue
             try:
                 job = self.jobs.get(timeout=max(left, 0.01))
@@ -157,24 +154,6 @@ class Service:
             if isinstance(late, Job):
                 self._answer(late, {"type": "busy", "reason": "the service is stopping"})
         self.pool.close()
-
-    def _compile_one(self) -> bool:
-        """One item of the background warm-up (service_warmup), if any is left and the
-        service is not stopping; its rows are discarded, and a failure only ends it."""
-        if self.compiling is None or self.stopping:
-            return False
-        request = next(self.compiling, None)
-        if request is None:
-            self.compiling = None
-            _log("warm-up done: every function compiled")
-            return False
-        self.warmed += 1
-        try:
-            self.pool.submit(request, request.backends).results()
-        except Exception:
-            _log("warm-up stopped:\n" + traceback.format_exc())
-            self.compiling = None
-        return True
 
     def _run(self, job: Job) -> None:
         """Serve one request; its connection is answered and closed, whatever happens."""
@@ -405,8 +384,8 @@ class Service:
             "queued": self.jobs.qsize(),
             "idle_exit": self.idle,
             "warming": self.warming,
-            "compiling": self.compiling is not None,
-            "compiled": self.warmed,
+            "compiling": self.warmup is not None and self.warmup.running,
+            "compiled": 0 if self.warmup is None else self.warmup.done,
             "idle_for": time.monotonic() - self.last,
             "stopping": self.stopping,
             "workers": workers,

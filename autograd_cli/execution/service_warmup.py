@@ -15,7 +15,9 @@ service reads it back instead of compiling again.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from autograd_cli.core.model import Request
 from autograd_cli.expr.functions import FUNCTIONS, Function
 from autograd_cli.expr.nodes import variables as variables_of
 from autograd_cli.expr.parser import parse
+
+if TYPE_CHECKING:
+    from autograd_cli.execution.runner import Pool
 
 #: The backends worth warming: the ones that compile or set up per op.
 FRAMEWORKS = ("torch", "tensorflow", "jax")
@@ -83,3 +88,33 @@ def requests(backends: tuple[str, ...]) -> Iterator[Request]:
             order=order,
             mode=mode,
         )
+
+
+class Warmup:
+    """The background warm-up's progress: the items left, how many ran."""
+
+    def __init__(self, backends: tuple[str, ...], log: Callable[[str], None]) -> None:
+        self.items: Iterator[Request] | None = requests(backends)
+        self.done = 0
+        self.log = log
+
+    @property
+    def running(self) -> bool:
+        return self.items is not None
+
+    def step(self, pool: Pool) -> bool:
+        """Run one item on ``pool`` (its rows discarded); False once none is left. A
+        failure only ends the warm-up."""
+        request = None if self.items is None else next(self.items, None)
+        if request is None:
+            if self.items is not None:
+                self.log("warm-up done: every function compiled")
+            self.items = None
+            return False
+        self.done += 1
+        try:
+            pool.submit(request, request.backends).results()
+        except Exception:
+            self.log("warm-up stopped:\n" + traceback.format_exc())
+            self.items = None
+        return True
