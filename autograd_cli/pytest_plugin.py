@@ -11,7 +11,8 @@ judged by the suite machinery (:func:`autograd_cli.suite.run.run_case`), exactly
 ``gradcheck suite`` would; a failing case, and a case a backend could not run, fails
 with the case's verdict and table. The cases share the process's warm workers
 (:func:`autograd_cli.execution.warm.default_session`), so each framework loads once
-per pytest run, shared with :func:`assert_derivatives_agree` and ``compare()``.
+per pytest run, shared with :func:`assert_derivatives_agree` and ``compare()``; they
+compile nothing in the background unless ``GRADCHECK_WARMUP=1``.
 
 Nothing heavy is imported when pytest starts: suite files are read when collected, and
 frameworks and SymPy load only when a case runs, so unrelated test runs pay nothing.
@@ -41,9 +42,15 @@ __all__ = ["CaseFailed", "SuiteCase", "SuiteFile", "assert_derivatives_agree"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    import os
+
+    from autograd_cli.execution import warm
+
     config.addinivalue_line(
         "markers", "gradcheck: a case of a gradcheck suite file (gradcheck_*.toml)"
     )
+    # a test run asks for every op it needs: compiling others meanwhile only takes cores
+    warm.default_warm_up = bool(warm.asked(os.environ))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:

@@ -18,9 +18,10 @@ GRADCHECK = Path(sys.executable).parent / "gradcheck"
 # No test touches the user's own background service: commands run by hand in tests are
 # cold one-shot runs, as in CI; the ``gradcheck`` fixture's are served by a private one.
 os.environ["GRADCHECK_SERVICE"] = "0"
-# Nor does a test's service compile every function in the background (a minute of both
-# cores): tests/test_service.py turns it on where it tests it.
-os.environ["GRADCHECK_SERVICE_WARMUP"] = "0"
+# Nor does a test's service or Python session compile every function in the background
+# (a minute of both cores): tests/test_service.py and tests/test_api.py turn it on where
+# they test it.
+os.environ["GRADCHECK_WARMUP"] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,29 @@ def test_k_selects_a_case(demo: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, deselected=1)
 
 
+@pytest.mark.parametrize(("setting", "expected"), [(None, False), ("1", True)])
+def test_a_test_run_compiles_nothing_in_the_background_unless_asked(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, setting, expected
+) -> None:
+    """Outside CI a notebook's workers compile between calls (execution/warmup.py); under
+    pytest the plugin turns that off for the shared session, GRADCHECK_WARMUP=1 back on."""
+    pytester.makepyfile(test_warm_up=f"""
+        from autograd_cli.execution.warm import default_session
+
+        def test_it():
+            assert default_session()._warm_up is {expected}
+    """)
+    for name in ("CI", "GRADCHECK_WARMUP", "PYTEST_ADDOPTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    if setting is not None:
+        monkeypatch.setenv("GRADCHECK_WARMUP", setting)
+    result = pytester.runpytest_subprocess(*PLUGIN)
+    result.assert_outcomes(passed=1)
+    without = pytester.runpytest_subprocess()  # no plugin: as in a notebook
+    without.assert_outcomes(passed=int(expected), failed=int(not expected))
+
+
 def test_entry_point_autoloads_and_bad_file_is_a_collection_error(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

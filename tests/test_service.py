@@ -492,7 +492,7 @@ def test_it_compiles_every_function_in_the_background(tmp_path: Path) -> None:
     waits; a request meanwhile is served between two items, the same as a cold run; a
     stop does not wait for the rest; JAX's compiled ops land in the service's cache."""
     service = Service(tmp_path, GRADCHECK_BACKENDS="analytic,jax",
-                      GRADCHECK_SERVICE_WARMUP="1")
+                      GRADCHECK_WARMUP="1")
     try:
         assert service("x**2", "--at", "1").returncode == 0
         ready = service.ready()
@@ -513,14 +513,14 @@ def test_it_compiles_every_function_in_the_background(tmp_path: Path) -> None:
 
 
 def test_the_warm_up_covers_every_function_in_each_setting() -> None:
-    from autograd_cli.execution import service_warmup
+    from autograd_cli.execution import warmup
     from autograd_cli.expr.functions import FUNCTIONS
 
-    items = list(service_warmup.requests(("analytic", "torch", "jax")))
+    items = list(warmup.requests(("analytic", "torch", "jax")))
     assert {r.backends for r in items} == {("torch", "jax")}
     settings = {(r.dtype, r.mode, r.order) for r in items}
-    assert settings == set(service_warmup.SETTINGS)
+    assert settings == set(warmup.SETTINGS)
     for setting in settings:
         texts = " ".join(r.text for r in items if (r.dtype, r.mode, r.order) == setting)
         assert all(f"{name}(" in texts for name in FUNCTIONS)
-    assert list(service_warmup.requests(("analytic", "fake"))) == []
+    assert list(warmup.requests(("analytic", "fake"))) == []

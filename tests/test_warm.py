@@ -78,3 +78,79 @@ def test_bad_input_keeps_the_pool_and_isolate_false_needs_none() -> None:
         assert session.pids == pids
         local = session.compare(TUTORIAL, at=0.5, backends="analytic,torch", isolate=False)
         assert local.ok and session.pids == pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_while_idle(session: Session, backend: str, seconds: float = 2.0) -> float:
+    """CPU seconds ``backend``'s worker spends while no call runs."""
+    pid = session.pids[backend]
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return cpu_seconds(pid) - before
+
+
+def rows(report) -> list[tuple[str, str, float | None]]:
+    return [(row.backend, row.status, row.derivative) for row in report.rows]
+
+
+def test_idle_workers_compile_what_comes_next_and_answers_stay_the_same() -> None:
+    """With the warm-up on (as outside CI), JAX's idle worker compiles between calls, a
+    call that arrives meanwhile gets the same bits as without it, and closing the
+    session ends the worker mid-compile; with it off, an idle worker uses no CPU."""
+    backends = "analytic,jax"
+    with Session(warm_up=True) as warm, Session(warm_up=False) as cold:
+        first = warm.compare("sin(x)*exp(x)", at=0.5, backends=backends)
+        assert rows(first) == rows(cold.compare("sin(x)*exp(x)", at=0.5, backends=backends))
+        assert busy_while_idle(warm, "jax") > 0.3  # compiling the neighbouring settings
+        assert busy_while_idle(cold, "jax") < 0.2
+        for options in ({"dtype": "float64", "order": 2}, {"mode": "forward"},
+                        {"dtype": "float64", "order": 3}):
+            got = warm.compare("sin(x)*exp(x) + erf(x)", at=[0.3, 1.7], backends=backends,
+                               **options)
+            expected = cold.compare("sin(x)*exp(x) + erf(x)", at=[0.3, 1.7],
+                                    backends=backends, **options)
+            assert rows(got) == rows(expected) and got.ok
+        pid = warm.pids["jax"]
+    assert not alive(pid)
+
+
+def test_the_warm_up_queue_puts_the_last_task_s_neighbours_first() -> None:
+    from autograd_cli.execution import warmup
+    from autograd_cli.expr.parser import parse
+
+    queue = warmup.Idle("jax")
+    task = warmup.Item("", parse("x*y"), ("x", "y"), ("x", "y"), "float32", "reverse")
+    queue.answered(task)
+    first = [queue.next() for _ in range(7)]
+    assert all(item is not None and item.expr == task.expr for item in first)
+    settings = {(i.dtype, i.mode, i.order) for i in first if i is not None}
+    assert settings == {(d, m, o) for d in ("float32", "float64")
+                        for m in ("reverse", "forward") for o in (1, 2)} - {
+        ("float32", "reverse", 1)}
+    changes = [(i.dtype != "float32") + (i.mode != "reverse") + (i.order != 1)
+               for i in first if i is not None]
+    assert changes == sorted(changes) and changes[:3] == [1, 1, 1]  # one change first
+    assert next(i.wrt for i in first if i is not None and i.order == 2) == ("x,x", "y,y")
+    rest = []
+    while (item := queue.next()) is not None:
+        rest.append(item)
+    assert len(rest) == len(list(warmup.items()))  # every general item, once
+    queue.answered(task)  # nothing new after the queue ran dry
+    assert queue.next() is None
+    assert warmup.Idle("analytic").next() is None  # nothing to compile there
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, True), ({"CI": "true"}, False), ({"CI": "true", "GRADCHECK_WARMUP": "1"}, True),
+    ({"GRADCHECK_WARMUP": "off"}, False), ({"CI": "0"}, True),
+])
+def test_the_warm_up_is_on_outside_ci_unless_turned_off(env, expected) -> None:
+    from autograd_cli.execution import warm
+
+    assert warm.enabled(env) is expected

@@ -50,10 +50,10 @@ from autograd_cli.cli.daemon_context import (
     gone,
     pending_signal,
 )
-from autograd_cli.execution import service_paths, service_warmup
+from autograd_cli.execution import service_paths, warm, warmup
 from autograd_cli.execution.processes import start_tracker
 from autograd_cli.execution.runner import Pool
-from autograd_cli.execution.service import IDLE_VARIABLE, OFF, WARMUP_VARIABLE
+from autograd_cli.execution.service import IDLE_VARIABLE
 from autograd_cli.execution.service_fingerprint import fingerprint
 from autograd_cli.execution.service_pool import lend
 from autograd_cli.execution.service_protocol import (
@@ -110,7 +110,7 @@ class Service:
         self.served = 0
         self.stopping = False
         self.warming = True
-        self.warmup: service_warmup.Warmup | None = None
+        self.warmup: warmup.Warmup | None = None
         self.closed = False
         self.guard = threading.Lock()
         self.current: Job | None = None
@@ -130,8 +130,8 @@ class Service:
         self._run(Job(None, {"argv": WARM_UP}, []))
         self.warming = False
         self.last = time.monotonic()
-        if os.environ.get(WARMUP_VARIABLE, "").strip().lower() not in OFF:
-            self.warmup = service_warmup.Warmup(tuple(self.pool.pids), _log)
+        if warm.enabled(os.environ):
+            self.warmup = warmup.Warmup(tuple(self.pool.pids), _log)
         while True:
             left = self.idle - (time.monotonic() - self.last)
             if left <= 0 and self.jobs.empty():

@@ -159,13 +159,14 @@ def hold(signum: int) -> None:
     _STARTING.append(signum)
 
 
-def spawn(plan: Plan, verbose: bool) -> Worker:
-    """A fresh worker process for ``plan``'s backend, started and holding its pipe."""
+def spawn(plan: Plan, verbose: bool, warm: bool = False) -> Worker:
+    """A fresh worker process for ``plan``'s backend, started and holding its pipe;
+    ``warm``: one that compiles its framework's ops between tasks (worker.main)."""
     global _starting
     start_tracker()
     ours, theirs = _SPAWN.Pipe(duplex=True)
     process = _SPAWN.Process(
-        target=worker.main, args=(theirs, verbose), name=f"gradcheck-{plan.name}",
+        target=worker.main, args=(theirs, verbose, warm), name=f"gradcheck-{plan.name}",
         daemon=True,
     )
     _starting = True

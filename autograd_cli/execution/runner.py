@@ -71,6 +71,7 @@ class Pool:
     timed out or crashed is killed with its children, gives that submission its row,
     and is replaced at the next submission. One submission at a time: :meth:`submit`
     raises RuntimeError while the previous :class:`Run` is neither collected nor closed.
+    ``warm``: workers compile their framework's likely ops while idle (warmup.Idle).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Pool:
         jobs: int | None = None,
         isolate: bool = True,
         verbose: bool = False,
+        warm: bool = False,
     ) -> None:
         if jobs is not None and jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -92,6 +94,7 @@ class Pool:
         self._jobs = jobs
         self._isolate = isolate
         self._verbose = verbose
+        self._warm = warm
         self._one_shot = False
         self._closed = False
         self._plans: dict[str, Plan | Refusal] = {}
@@ -177,7 +180,7 @@ class Pool:
             w = None
         if w is not None:
             return w, False
-        w = spawn(plan, self._verbose)
+        w = spawn(plan, self._verbose, self._warm)
         self.spawns[plan.name] = self.spawns.get(plan.name, 0) + 1
         workers[plan.name] = w
         return w, True

@@ -48,8 +48,6 @@ from autograd_cli.execution.service_protocol import (
 VARIABLE = "GRADCHECK_SERVICE"
 #: Seconds of idleness after which the service exits (read by the service at start).
 IDLE_VARIABLE = "GRADCHECK_SERVICE_IDLE"
-#: "0" (or off, false, no): no background compiling of every function (service_warmup).
-WARMUP_VARIABLE = "GRADCHECK_SERVICE_WARMUP"
 FLAG = "--no-service"
 OFF = frozenset({"0", "off", "false", "no"})
 ON = frozenset({"1", "on", "true", "yes"})

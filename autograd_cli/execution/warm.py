@@ -9,14 +9,39 @@ closed by :meth:`Session.close` or at exit by the exit hook of
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autograd_cli.execution.runner import Pool
     from autograd_cli.report.model import Report
+
+
+#: The background compiling's switch (execution/warmup.py): 0/off/false/no or
+#: 1/on/true/yes; unset means on, unless CI is set (CI jobs are one-shot: a minute of
+#: both cores compiling what nobody will ask for). The service follows it too.
+VARIABLE = "GRADCHECK_WARMUP"
+
+
+def asked(env: Mapping[str, str]) -> bool | None:
+    """What :data:`VARIABLE` says: on, off, or nothing (unset or not understood)."""
+    setting = env.get(VARIABLE, "").strip().lower()
+    if setting in ("0", "off", "false", "no"):
+        return False
+    if setting in ("1", "on", "true", "yes"):
+        return True
+    return None
+
+
+def enabled(env: Mapping[str, str]) -> bool:
+    """Whether the environment turns the background compiling on (see :data:`VARIABLE`)."""
+    setting = asked(env)
+    if setting is not None:
+        return setting
+    return env.get("CI", "").strip().lower() in ("", "0", "false", "no")
 
 
 class Session:
@@ -26,11 +51,18 @@ class Session:
     several threads take turns (one submission at a time per pool). A worker that
     crashed or timed out is replaced at the next call, as in one call's pool; a call
     interrupted mid-way (Ctrl-C in a notebook) closes the pool, and the next call
-    starts a fresh one rather than inherit a half-collected submission."""
+    starts a fresh one rather than inherit a half-collected submission.
 
-    def __init__(self, *, jobs: int | None = None, verbose: bool = False) -> None:
+    ``warm_up`` (default: on unless ``GRADCHECK_WARMUP=0``, or ``CI`` is set): while no
+    call runs, each framework's worker compiles the ops the next calls are likely to
+    need (the last expression in the other dtype, mode and order, then every function),
+    so a second call that changes them does not wait for JAX to compile."""
+
+    def __init__(self, *, jobs: int | None = None, verbose: bool = False,
+                 warm_up: bool | None = None) -> None:
         self._jobs = jobs
         self._verbose = verbose
+        self._warm_up = enabled(os.environ) if warm_up is None else warm_up
         self._pool: Pool | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -49,7 +81,8 @@ class Session:
             if self._closed:
                 raise RuntimeError("this session is closed")
             if self._pool is None:
-                self._pool = Pool([], jobs=self._jobs, isolate=True, verbose=self._verbose)
+                self._pool = Pool([], jobs=self._jobs, isolate=True, verbose=self._verbose,
+                                  warm=self._warm_up)
             try:
                 yield self._pool
             except ValueError:  # bad input or a truth timeout: the run was cancelled cleanly
@@ -83,6 +116,9 @@ class Session:
 
 _DEFAULT: Session | None = None
 _DEFAULT_LOCK = threading.Lock()
+#: The default session's warm-up: None follows the environment (Session's rule); the
+#: pytest plugin sets False, since a test run asks for everything it needs anyway.
+default_warm_up: bool | None = None
 
 
 def default_session() -> Session:
@@ -90,5 +126,5 @@ def default_session() -> Session:
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None or _DEFAULT._closed:
-            _DEFAULT = Session()
+            _DEFAULT = Session(warm_up=default_warm_up)
         return _DEFAULT

@@ -215,10 +215,16 @@ def _ignore(name: str, rtype: str) -> None:
     return None
 
 
-def main(conn: Connection, verbose: bool = False) -> None:
+#: Seconds a warm worker waits after a task before it compiles in the background, so
+#: calls in quick succession (a loop) never wait behind a warm-up item.
+WARM_PAUSE = 1.0
+
+
+def main(conn: Connection, verbose: bool = False, warm: bool = False) -> None:
     """The worker process's target: answer tasks until the parent closes the pipe. It
     never returns: ``os._exit`` skips framework teardown, which can be slow, noisy or
-    hang."""
+    hang. ``warm``: between tasks, compile the framework's ops for the checks likely to
+    come (:mod:`autograd_cli.execution.warmup`)."""
     os.dup2(2, 1)  # stdout is the parent CLI's data; nothing of ours may land there
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for us
     if hasattr(signal, "pthread_sigmask"):  # blocked while we started (processes.spawn)
@@ -230,8 +236,14 @@ def main(conn: Connection, verbose: bool = False) -> None:
     else:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     imported: set[str] = set()
+    idle: Idle | None = None
+    answered = time.monotonic()
     while True:
         try:
+            pause = WARM_PAUSE - (time.monotonic() - answered)
+            if idle is not None and not conn.poll(max(pause, 0.0)):
+                idle = _compile_one(idle, verbose)
+                continue
             task = conn.recv()
         except (EOFError, OSError):
             break
@@ -248,8 +260,45 @@ def main(conn: Connection, verbose: bool = False) -> None:
             _close(blocks)
         if runs:
             imported.add(task.target)
+            if warm:
+                idle = _after(idle, task)
+        answered = time.monotonic()
     _flush()
     os._exit(0)
+
+
+def _after(idle: Idle | None, task: Task) -> Idle | None:
+    """The worker's warm-up queue once ``task`` is answered (made on the first)."""
+    from autograd_cli.execution import warmup
+
+    if idle is None:
+        idle = Idle(warmup.Idle(task.backend), task.target, task.device)
+    idle.queue.answered(warmup.Item("", task.expr, task.variables, task.wrt, task.dtype,
+                                    task.mode))
+    return idle
+
+
+@dataclass
+class Idle:
+    """What a warm worker compiles between tasks, and for which backend."""
+
+    queue: Any  # warmup.Idle, imported only by workers that warm
+    target: str
+    device: str
+
+
+def _compile_one(idle: Idle, verbose: bool) -> Idle | None:
+    """Run the next warm-up item, its answer discarded; None once none is left."""
+    from autograd_cli.execution import warmup
+
+    item = idle.queue.next()
+    if item is None:
+        return None
+    with _silenced(not verbose), suppress(Exception):
+        inputs = warmup.points(item, numpy_dtype(item.dtype))
+        evaluate(idle.target, item.expr, inputs, item.wrt, item.dtype, 1,
+                 verbose=verbose, mode=item.mode, device=idle.device)
+    return idle
 
 
 def _answer(task: Task, first: bool, blocks: list[SharedMemory]) -> Reply:

@@ -58,7 +58,9 @@ class Checker:
         self.backends = tuple(backends)
         self.ulps = ulps
         self.timeout = timeout
-        self.session = session if session is not None else Session()
+        # no background compiling: the hunt's own checks keep the workers busy, and
+        # the exact reference needs the cores between them
+        self.session = session if session is not None else Session(warm_up=False)
         self.count = 0
 
     def run(self, text: str, points: Sequence[float], backends: Sequence[str], dtype: str,
