@@ -226,7 +226,7 @@ def death(exitcode: int | None) -> str:
 def _terminate(process: SpawnProcess) -> None:
     """SIGKILL the worker and everything it started, then reap it.
 
-    The worker leads its own process group (worker._lead_process_group), so killing
+    The worker leads its own process group (surroundings.lead_process_group), so killing
     the group also ends its children. The group id is the worker's pid, which the
     kernel does not hand out again while that group has members.
     """

@@ -18,13 +18,12 @@ import os
 import pickle
 import signal
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
-from multiprocessing import parent_process, resource_tracker
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from autograd_cli.core.dtypes import name_of, numpy_dtype
+from autograd_cli.execution import surroundings
 
 if TYPE_CHECKING:
     from autograd_cli.backends.base import Backend
@@ -229,8 +229,8 @@ def main(conn: Connection, verbose: bool = False, warm: bool = False) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for us
     if hasattr(signal, "pthread_sigmask"):  # blocked while we started (processes.spawn)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    _lead_process_group()
-    _exit_with_parent()
+    surroundings.lead_process_group()
+    surroundings.exit_with_parent()
     if verbose:
         faulthandler.enable()
     else:
@@ -263,7 +263,7 @@ def main(conn: Connection, verbose: bool = False, warm: bool = False) -> None:
             if warm:
                 idle = _after(idle, task)
         answered = time.monotonic()
-    _flush()
+    surroundings.flush()
     os._exit(0)
 
 
@@ -294,7 +294,7 @@ def _compile_one(idle: Idle, verbose: bool) -> Idle | None:
     item = idle.queue.next()
     if item is None:
         return None
-    with _silenced(not verbose), suppress(Exception):
+    with surroundings.silenced(not verbose), suppress(Exception):
         inputs = warmup.points(item, numpy_dtype(item.dtype))
         evaluate(idle.target, item.expr, inputs, item.wrt, item.dtype, 1,
                  verbose=verbose, mode=item.mode, device=idle.device)
@@ -304,7 +304,7 @@ def _compile_one(idle: Idle, verbose: bool) -> Idle | None:
 def _answer(task: Task, first: bool, blocks: list[SharedMemory]) -> Reply:
     """Evaluate one task; its arrays die with this frame, so the blocks can be closed."""
     try:
-        with _silenced(not task.verbose):
+        with surroundings.silenced(not task.verbose):
             start = time.perf_counter()
             try:
                 if first:
@@ -404,59 +404,7 @@ def _send(conn: Connection, reply: Reply) -> None:
         os._exit(1)
     except Exception as exc:  # the answer does not pickle; nothing was written
         conn.send(Reply("error", reply.method, reply.dtype, one_line(exc), reply.seconds, {}, []))
-    _flush()
-
-
-@contextmanager
-def _silenced(enabled: bool) -> Iterator[None]:
-    """Point fds 1 and 2 at /dev/null: C++ log lines (TensorFlow, absl, oneDNN) write
-    to the fds directly, past anything Python could redirect."""
-    if not enabled:
-        yield
-        return
-    _flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    try:
-        yield
-    finally:
-        _flush()
-        os.dup2(saved, 2)
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):
-            stream.flush()
-
-
-def _lead_process_group() -> None:
-    """Our own process group: the parent can kill us with everything we started, and
-    the terminal's Ctrl-C reaches only the parent, which then ends us cleanly."""
-    with suppress(OSError, AttributeError):  # AttributeError: no process groups (Windows)
-        os.setpgid(0, 0)
-
-
-def _exit_with_parent() -> None:
-    """Die with the parent even if it is killed outright, so no worker hangs on."""
-    parent = parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()
-        try:
-            if os.getpgid(0) == os.getpid():
-                os.killpg(0, signal.SIGKILL)
-        finally:
-            os._exit(1)
-
-    threading.Thread(target=watch, name="gradcheck-parent-watch", daemon=True).start()
+    surroundings.flush()
 
 
 if __name__ == "__main__":
