@@ -306,3 +306,18 @@ def test_nan_where_the_chain_rule_leaves_the_range_is_set_aside() -> None:
     assert explained(row(-1e154)) == "NaN or inf at an input whose square leaves the dtype's range"
     assert explained(row(4e8)) is None
     assert explained(row(-1e-154)) is None
+
+
+def test_a_kink_whose_sides_agree_is_set_aside() -> None:
+    """abs(x)*sign(x) at 0 is x: every framework answers 0 for 1, by design of automatic
+    differentiation (each op's rule at the kink); the verdict says so and calls it wrong,
+    the hunt leaves it out of its findings."""
+    from autograd_cli import compare
+    from autograd_cli.hunt.judge import explained
+
+    report = compare("abs(x)*sign(x)", at=0.0, backends="analytic,torch")
+    torch = report.rows[1]
+    assert torch.status == "wrong" and torch.derivative == 0.0
+    assert explained(torch) == "a kink whose sides agree (each op's rule at the place, by design)"
+    ordinary = compare("abs(x)*sign(x)", at=0.5, backends="analytic,torch").rows[1]
+    assert ordinary.status == "ok" and ordinary.reason is None

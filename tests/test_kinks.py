@@ -432,3 +432,30 @@ def test_ordinary_places_with_a_framework_convention_get_a_note_not_a_label():
     assert labels.at("x", 2).kind == "line"
     division = one("1/x", 0.0)
     assert division.status == UNDEFINED and (division.func, division.kind) == (None, None)
+
+
+@pytest.mark.parametrize(("text", "x", "exact", "gave"), [
+    # constant: min(max(x, 1), 1) = 1; torch and TF pass the gradient at the bounds,
+    # JAX splits each tie in halves: 0.5 * 0.5
+    ("clip(x, 1, 1)", 1.0, 0.0, {"torch": 1.0, "tensorflow": 1.0, "jax": 0.25}),
+    # x itself; SymPy's formula is sign(x)**2 + 2*abs(x)*DiracDelta(x): NaN at 0
+    ("abs(x)*sign(x)", 0.0, 1.0, {"torch": 0.0, "tensorflow": 0.0, "jax": 0.0}),
+    # x + 1; TensorFlow gives the tie to x in both: 2
+    ("maximum(x, 1) + minimum(x, 1)", 1.0, 1.0, {"torch": 1.0, "tensorflow": 2.0,
+                                                 "jax": 1.0}),
+])
+def test_a_kink_whose_sides_agree_is_judged_against_their_common_value(text, x, exact, gave):
+    """Where both one-sided derivatives agree the derivative exists and equals them (f is
+    continuous: the mean value theorem), whatever the formula's Heaviside(0) = 1/2 or
+    DiracDelta makes of the point; a framework's rule at the place is judged, and its
+    row says why it can differ."""
+    from autograd_cli import compare
+
+    report = compare(text, at=x, backends="analytic,torch,tensorflow,jax")
+    rows = {row.backend: row for row in report.rows}
+    assert rows["analytic"].derivative == exact and rows["analytic"].status == "ok"
+    assert {name: rows[name].derivative for name in gave} == gave
+    for name, given in gave.items():
+        assert rows[name].status == ("ok" if given == exact else "wrong"), name
+        if given != exact:
+            assert "one-sided derivatives agree" in (rows[name].reason or ""), name

@@ -20,7 +20,7 @@ from autograd_cli.core.statuses import CODES, NONDIFFERENTIABLE, UNDEFINED
 from autograd_cli.domain.conventions import KINDS
 from autograd_cli.domain.exact import Side, agree, continuous, exact_findings, side
 from autograd_cli.domain.labels import Labels
-from autograd_cli.domain.places import JUMPS, NOTE, kind_of
+from autograd_cli.domain.places import JUMPS, NOTE, SMOOTH, kind_of
 from autograd_cli.domain.screen import screen
 from autograd_cli.domain.tree import (
     BLOCK,
@@ -243,6 +243,7 @@ def _decide_kinks(
         for label in wrt:
             folds = _folds(found, steps, label)
             labelled = False
+            limit: Side | None = None  # the full derivative's, where both sides agree
             for partial in _partials(label):
                 along = partial[-1]
                 if along not in env:
@@ -271,6 +272,9 @@ def _decide_kinks(
                 except (ArithmeticError, ValueError, TypeError, LookupError, NotImplementedError):
                     left = right = Side("none")
                 if agree(left, right):
+                    if partial == partial_of(label):
+                        limit = left
+                        labels.notes.setdefault(i, (steps[k].op, SMOOTH))
                     continue
                 both = "undefined" not in (left.kind, right.kind)
                 what = "; ".join(dict.fromkeys(  # every place at the point, once each
@@ -285,13 +289,18 @@ def _decide_kinks(
                     labels.places[(label, i)] = (steps[k].op, kind_of(kind))
                 labelled = True
                 break
-            if labelled or not folds:
+            if labelled or not (folds or limit):
                 continue
             saved = mpmath.mp.prec
             try:
                 function = derivative(_partials(label)[-1], folds)
                 point = {name: mpmath.mpf(v) for name, v in env.items()}
                 value, _ = evaluate_point(function, point)
+                if not folds and limit is not None and limit.value is not None:
+                    at_point = Side("finite", float(value)) if mpmath.isfinite(value) else None
+                    if at_point is not None and agree(at_point, limit):
+                        continue  # the formula's value at the point is the limit
+                    value = mpmath.mpf(limit.value)
                 labels.exact.setdefault(label, {})[i] = double_double(value)
             except (ArithmeticError, ValueError, TypeError, LookupError, NotImplementedError):
                 pass

@@ -37,6 +37,9 @@ KINDS: dict[str, str] = {
     "line": "xlogy at x = 0 with y <= 0: f is 0 on the line and undefined beside it",
     "zero": "xlogy at x = 0 with y > 0: differentiable (d/dx = log(y)), but a framework "
     "may give 0 there by construction",
+    "smooth": "both one-sided derivatives agree at this kink, corner or tie, so the "
+    "derivative exists (their common value); each op's own rule at the place need not "
+    "give it",
 }
 
 _SAME = {"torch": "", "tensorflow": "", "jax": ""}

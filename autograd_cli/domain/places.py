@@ -65,6 +65,8 @@ _KINK_AT_ZERO = frozenset({"relu", "relu6", "leaky_relu", "elu", "selu", "softsi
 JUMPS = frozenset({"jump", "cut"})
 #: The kind of an ordinary point worth a note: no label, a framework convention.
 NOTE = "zero"
+#: The note at a kink whose one-sided derivatives agree (the derivative exists there).
+SMOOTH = "smooth"
 
 # Region texts (no point named), for hard_text.
 BELOW_MINUS_ONE = "below|its argument {arg} is below -1"

@@ -93,9 +93,13 @@ def explained(row: Row) -> str | None:
     findings). Also a NaN or infinity where the chain rule leaves the dtype's range:
     an intermediate's derivative beyond it (the comparison's note), or an input whose
     square is (the fourth derivative of erfc at -1e154 is exp(-x**2) times 8x**3: 0
-    times inf)."""
+    times inf). And a kink, corner or tie whose one-sided derivatives agree (abs(x)*sign(x)
+    at 0 is x, and every framework gives 0): automatic differentiation applies each op's
+    own rule there by design, so a user reads it in the verdict, not as a hunt's find."""
     from autograd_cli.comparison.points import BEYOND_RANGE
     from autograd_cli.comparison.verdicts import range_of
+    from autograd_cli.domain.conventions import describe
+    from autograd_cli.domain.places import SMOOTH
 
     exact = row.exact
     if exact is None or not math.isfinite(exact):
@@ -111,6 +115,8 @@ def explained(row: Row) -> str | None:
         return "subnormals flushed to zero"
     if row.reason and row.reason == BEYOND_RANGE.format(dtype=row.dtype):
         return "an intermediate's derivative beyond the dtype's range"
+    if row.reason and row.reason.startswith(describe(SMOOTH) or SMOOTH):
+        return "a kink whose sides agree (each op's rule at the place, by design)"
     if (row.derivative is not None and not math.isfinite(row.derivative)
             and any(abs(v) >= math.sqrt(limits.largest) / 4 for v in row.point.values())):
         return "NaN or inf at an input whose square leaves the dtype's range"
