@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cli.backends import natives
+from autograd_cli.backends import lanes, natives
 from autograd_cli.backends.base import (
     DeviceUnavailable,
     Evaluation,
@@ -113,8 +113,10 @@ class TorchBackend(FrameworkBackend):
         n = len(next(iter(inputs.values()))) if inputs else 1
         partials = {name: partial_of(name) for name in wrt}
         needed = {v for p in partials.values() for v in p} if mode == "reverse" else set()
+        size = lanes.size_for(n)
         leaves = {
-            name: torch.tensor(_for_torch(a), dtype=dt, device=device, requires_grad=name in needed)
+            name: torch.tensor(_for_torch(lanes.pad(a, size)), dtype=dt, device=device,
+                               requires_grad=name in needed)
             for name, a in inputs.items()
         }
         ops = self.ops(dtype, device)
@@ -135,7 +137,7 @@ class TorchBackend(FrameworkBackend):
             t = t.detach().cpu()
             if t.dtype == torch.bfloat16:  # torch has no numpy bfloat16; float32 holds it exactly
                 t = t.float()
-            return np.array(np.broadcast_to(t.numpy(force=True), (n,)), dtype=out)
+            return np.array(lanes.first(t.numpy(force=True), n), dtype=out)
 
         return Evaluation(
             values=as_numpy(y),

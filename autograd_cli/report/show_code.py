@@ -137,14 +137,15 @@ def _points(request: Request, *, scalar: bool = True) -> dict[str, str]:
 
 
 def _whole_vectors(request: Request) -> list[str]:
-    """The padding TensorFlow and JAX compute with (backends/lanes.py), so the script's
+    """The padding the frameworks compute with (backends/lanes.py), so the script's
     kernels round each point as gradcheck's did; ``n`` is how many are printed."""
     if not request.variables:
         return []
     size = lanes.size_for(request.size)
     return [
         f"n = {request.size}  # the points; computed as {size}, the last repeated, as gradcheck",
-        "# does: the kernels round points left over after the last full SIMD vector otherwise",
+        "# does: kernels may round a lone point, or those after the last full SIMD vector,",
+        "# otherwise than a large tensor's",
         "",
         "",
         "def padded(points):",
@@ -193,8 +194,7 @@ def _print(label: str, text: str) -> str:
 def torch_script(request: Request) -> str:
     names = _Names(request.variables)
     expression = _expression(request, TORCH_FUNCTIONS, names)
-    points = _points(request)
-    show = "item()" if request.size == 1 else "tolist()"
+    points = _points(request, scalar=False)  # padded as gradcheck computes them
     device = "" if request.device == "cpu" else f', device="{request.device}"'
     args = ", ".join(names.var[n] for n in request.variables)
     imports = [*_imports_math(expression), "import torch"]
@@ -202,7 +202,7 @@ def torch_script(request: Request) -> str:
         imports.append("from torch.func import jvp")
     lines = [*_header(request, "torch"), *imports, "", f"dt = torch.{request.dtype}", "", "",
              "def c(v):  # a literal: a 0-d tensor of the dtype, as gradcheck builds it",
-             f"    return torch.tensor(v, dtype=dt{device})", "", ""]
+             f"    return torch.tensor(v, dtype=dt{device})", "", "", *_whole_vectors(request)]
     if not _simple(request):
         lines += [f"def f({args}):", f"    return {expression}", "", ""]
     if request.mode == "forward":
@@ -237,22 +237,23 @@ def torch_script(request: Request) -> str:
     needed = _leaves(request)
     for name in request.variables:
         grad = ", requires_grad=True" if name in needed else ""
-        lines.append(f"{names.var[name]} = torch.tensor({points[name]}, dtype=dt{device}{grad})")
+        lines.append(f"{names.var[name]} = torch.tensor(padded({points[name]}), "
+                     f"dtype=dt{device}{grad})")
     if _simple(request):
         lines.append(f"value = {expression}")
-        lines.append("value.backward()" if request.size == 1 else
-                     "value.backward(torch.ones_like(value))")
-        lines.append(f'print("f =", value.{show})')
-        lines += [_print(label, f"{names.var[label]}.grad.{show}") for label in request.wrt]
+        lines.append("value.backward(torch.ones_like(value))")
+        lines.append(f'print("f =", {_first(request, "value.tolist()")})')
+        lines += [_print(label, _first(request, f"{names.var[label]}.grad.tolist()"))
+                  for label in request.wrt]
         return _tidy(lines)
-    lines += [f"value = f({args})", f'print("f =", value.{show})']
+    lines += [f"value = f({args})", f'print("f =", {_first(request, "value.tolist()")})']
     for label, partial in zip(request.wrt, request.partials, strict=True):
         if request.mode == "forward":
             call = _nest("f", partial, request.variables, "along({}, {})")
-            lines.append(_print(label, f"{call}({args}).{show}"))
+            lines.append(_print(label, _first(request, f"{call}({args}).tolist()")))
         else:
             leaves = ", ".join(names.var[v] for v in partial)
-            lines.append(_print(label, f"nested_grad({leaves}).{show}"))
+            lines.append(_print(label, _first(request, f"nested_grad({leaves}).tolist()")))
     return _tidy(lines)
 
 
