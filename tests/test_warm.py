@@ -99,11 +99,20 @@ def rows(report) -> list[tuple[str, str, float | None]]:
     return [(row.backend, row.status, row.derivative) for row in report.rows]
 
 
-def test_idle_workers_compile_what_comes_next_and_answers_stay_the_same() -> None:
-    """With the warm-up on (as outside CI), JAX's idle worker compiles between calls, a
-    call that arrives meanwhile gets the same bits as without it, and closing the
-    session ends the worker mid-compile; with it off, an idle worker uses no CPU."""
+def test_idle_workers_compile_what_comes_next_and_answers_stay_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the warm-up on (as outside CI), JAX's idle worker compiles between calls and
+    keeps what it compiled in the user's cache folder (0700), a call that arrives
+    meanwhile gets the same bits as without it, and closing the session ends the worker
+    mid-compile; with it off, an idle worker uses no CPU and writes no cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("GRADCHECK_JAX_CACHE", raising=False)
+    cache = tmp_path / "gradcheck" / "jax-cache"
     backends = "analytic,jax"
+    with Session(warm_up=False) as cold:
+        cold.compare("x**2", at=0.5, backends=backends)
+    assert not cache.exists()
     with Session(warm_up=True) as warm, Session(warm_up=False) as cold:
         first = warm.compare("sin(x)*exp(x)", at=0.5, backends=backends)
         assert rows(first) == rows(cold.compare("sin(x)*exp(x)", at=0.5, backends=backends))
@@ -117,7 +126,31 @@ def test_idle_workers_compile_what_comes_next_and_answers_stay_the_same() -> Non
                                     backends=backends, **options)
             assert rows(got) == rows(expected) and got.ok
         pid = warm.pids["jax"]
+        assert (cache.stat().st_mode & 0o777) == 0o700
+        assert len(list(cache.iterdir())) > 10  # compiled ops, for the next process
     assert not alive(pid)
+
+
+def test_a_cache_folder_that_cannot_be_trusted_is_not_used(tmp_path: Path) -> None:
+    """The cache holds compiled code JAX runs: a folder others can write to, or a symlink,
+    is refused (JAX then compiles as usual); a folder the user names is theirs."""
+    from autograd_cli.execution.warm import jax_cache
+
+    assert jax_cache({"XDG_CACHE_HOME": str(tmp_path)}) == str(tmp_path / "gradcheck" /
+                                                                "jax-cache")
+    shared = tmp_path / "shared"
+    (shared / "gradcheck").mkdir(parents=True)
+    (shared / "gradcheck").chmod(0o777)
+    assert jax_cache({"XDG_CACHE_HOME": str(shared)}) is None
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "linked" / "gradcheck").mkdir(parents=True, mode=0o700)
+    (tmp_path / "linked" / "gradcheck" / "jax-cache").symlink_to(elsewhere)
+    assert jax_cache({"XDG_CACHE_HOME": str(tmp_path / "linked")}) is None
+    assert jax_cache({"XDG_CACHE_HOME": str(tmp_path), "GRADCHECK_JAX_CACHE": "0"}) is None
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert jax_cache({"XDG_CACHE_HOME": str(blocked)}) is None
 
 
 def test_the_warm_up_queue_puts_the_last_task_s_neighbours_first() -> None:

@@ -18,6 +18,7 @@ is free.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -44,8 +45,11 @@ _NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
 )
 
 #: A private folder for JAX's persistent compilation cache, which the background
-#: service names for its workers (cli/daemon.py): one-shot runs do not write one.
+#: service (cli/daemon.py) and a Python session that compiles ahead (execution/warm.py)
+#: name for their workers; one-shot runs use one only if the user names it. "0" (or
+#: off, false, no): none, even there.
 CACHE_VARIABLE = "GRADCHECK_JAX_CACHE"
+CACHE_OFF = frozenset({"0", "off", "false", "no"})
 #: The cache is trimmed (least recently used first) beyond this many bytes.
 CACHE_BYTES = 256 * 1024 * 1024
 
@@ -63,12 +67,14 @@ def _import_jax() -> Any:
     import jax.scipy.special  # not loaded by ``import jax``; natives.JAX calls it
 
     jax.config.update("jax_enable_x64", True)
-    cache = os.environ.get(CACHE_VARIABLE)
-    if cache and jax.config.values.get("jax_compilation_cache_dir") is None:
+    cache = os.environ.get(CACHE_VARIABLE, "").strip()
+    if (cache and cache.lower() not in CACHE_OFF
+            and jax.config.values.get("jax_compilation_cache_dir") is None):
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-        jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
+        if importlib.util.find_spec("filelock") is not None:  # JAX needs it for a cap
+            jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
     return jax
 
 

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -159,15 +159,17 @@ def hold(signum: int) -> None:
     _STARTING.append(signum)
 
 
-def spawn(plan: Plan, verbose: bool, warm: bool = False) -> Worker:
+def spawn(plan: Plan, verbose: bool, warm: bool = False,
+          environment: Mapping[str, str] | None = None) -> Worker:
     """A fresh worker process for ``plan``'s backend, started and holding its pipe;
-    ``warm``: one that compiles its framework's ops between tasks (worker.main)."""
+    ``warm``: one that compiles its framework's ops between tasks (worker.main);
+    ``environment``: variables it sets before loading its framework."""
     global _starting
     start_tracker()
     ours, theirs = _SPAWN.Pipe(duplex=True)
     process = _SPAWN.Process(
-        target=worker.main, args=(theirs, verbose, warm), name=f"gradcheck-{plan.name}",
-        daemon=True,
+        target=worker.main, args=(theirs, verbose, warm, dict(environment or {})),
+        name=f"gradcheck-{plan.name}", daemon=True,
     )
     _starting = True
     deaf = _deaf_to_interrupt()

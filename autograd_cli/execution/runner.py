@@ -26,7 +26,7 @@ import math
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from functools import partial
 from multiprocessing.connection import wait
@@ -71,7 +71,8 @@ class Pool:
     timed out or crashed is killed with its children, gives that submission its row,
     and is replaced at the next submission. One submission at a time: :meth:`submit`
     raises RuntimeError while the previous :class:`Run` is neither collected nor closed.
-    ``warm``: workers compile their framework's likely ops while idle (warmup.Idle).
+    ``warm``: workers compile their framework's likely ops while idle (warmup.Idle);
+    ``environment``: variables set in each worker before it loads its framework.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class Pool:
         isolate: bool = True,
         verbose: bool = False,
         warm: bool = False,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         if jobs is not None and jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {jobs}")
@@ -95,6 +97,7 @@ class Pool:
         self._isolate = isolate
         self._verbose = verbose
         self._warm = warm
+        self._environment = dict(environment or {})
         self._one_shot = False
         self._closed = False
         self._plans: dict[str, Plan | Refusal] = {}
@@ -180,7 +183,7 @@ class Pool:
             w = None
         if w is not None:
             return w, False
-        w = spawn(plan, self._verbose, self._warm)
+        w = spawn(plan, self._verbose, self._warm, self._environment)
         self.spawns[plan.name] = self.spawns.get(plan.name, 0) + 1
         workers[plan.name] = w
         return w, True

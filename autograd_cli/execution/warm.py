@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,6 +45,31 @@ def enabled(env: Mapping[str, str]) -> bool:
     return env.get("CI", "").strip().lower() in ("", "0", "false", "no")
 
 
+def jax_cache(env: Mapping[str, str]) -> str | None:
+    """The folder where a session's JAX keeps what it compiled, so a later process reads
+    it back instead of compiling again: ``$XDG_CACHE_HOME/gradcheck/jax-cache`` (or
+    ``~/.cache/...``), made 0700. None where the user names one (the workers inherit
+    the variable) or where the folder cannot be made or trusted: the cache holds
+    compiled code that JAX runs, so a folder another user could write to, or a symlink,
+    is refused (checked as the service's folder is) and JAX compiles as usual."""
+    from autograd_cli.backends.jax import CACHE_VARIABLE
+    from autograd_cli.execution.service_paths import Refused, check_folder
+
+    if CACHE_VARIABLE in env:
+        return None
+    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    ours, folder = base / "gradcheck", base / "gradcheck" / "jax-cache"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        for made in (ours, folder):
+            with suppress(FileExistsError):
+                made.mkdir(mode=0o700)
+            check_folder(made, private=True)
+    except (OSError, RuntimeError, Refused):
+        return None
+    return str(folder)
+
+
 class Session:
     """Workers kept warm across comparisons; a context manager that closes them.
 
@@ -63,6 +89,7 @@ class Session:
         self._jobs = jobs
         self._verbose = verbose
         self._warm_up = enabled(os.environ) if warm_up is None else warm_up
+        self._environment: dict[str, str] = {}
         self._pool: Pool | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -81,8 +108,13 @@ class Session:
             if self._closed:
                 raise RuntimeError("this session is closed")
             if self._pool is None:
+                if self._warm_up:
+                    from autograd_cli.backends.jax import CACHE_VARIABLE
+
+                    folder = jax_cache(os.environ)
+                    self._environment = {CACHE_VARIABLE: folder} if folder else {}
                 self._pool = Pool([], jobs=self._jobs, isolate=True, verbose=self._verbose,
-                                  warm=self._warm_up)
+                                  warm=self._warm_up, environment=self._environment)
             try:
                 yield self._pool
             except ValueError:  # bad input or a truth timeout: the run was cancelled cleanly

@@ -220,11 +220,14 @@ def _ignore(name: str, rtype: str) -> None:
 WARM_PAUSE = 1.0
 
 
-def main(conn: Connection, verbose: bool = False, warm: bool = False) -> None:
+def main(conn: Connection, verbose: bool = False, warm: bool = False,
+         environment: Mapping[str, str] | None = None) -> None:
     """The worker process's target: answer tasks until the parent closes the pipe. It
     never returns: ``os._exit`` skips framework teardown, which can be slow, noisy or
     hang. ``warm``: between tasks, compile the framework's ops for the checks likely to
-    come (:mod:`autograd_cli.execution.warmup`)."""
+    come (:mod:`autograd_cli.execution.warmup`). ``environment``: variables to set
+    before the framework loads (JAX's cache folder)."""
+    os.environ.update(environment or {})
     os.dup2(2, 1)  # stdout is the parent CLI's data; nothing of ours may land there
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for us
     if hasattr(signal, "pthread_sigmask"):  # blocked while we started (processes.spawn)
