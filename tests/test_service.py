@@ -524,3 +524,22 @@ def test_the_warm_up_covers_every_function_in_each_setting() -> None:
         texts = " ".join(r.text for r in items if (r.dtype, r.mode, r.order) == setting)
         assert all(f"{name}(" in texts for name in FUNCTIONS)
     assert list(warmup.requests(("analytic", "fake"))) == []
+
+
+def test_stop_right_after_the_first_run_stops_the_service_it_started(own: Service) -> None:
+    """The first run starts the service as it exits; the service listens only once it
+    has started (an interpreter and its imports later). A ``service stop`` in between
+    waits for it (the run leaves its pid in the folder) instead of saying "not running"
+    and leaving it to run."""
+    first = own("x**2", "--at", "3", "--backends", "analytic")
+    assert first.returncode == 0, first.stderr
+    marker = own.folder / "starting"
+    pid = int(marker.read_text())
+    assert alive(pid) and (marker.stat().st_mode & 0o777) == 0o600
+    stopped = own("service", "stop")
+    assert stopped.returncode == 0 and stopped.stdout == f"stopped (pid {pid})\n", (
+        stopped.stdout + own.log())
+    assert not alive(pid) and not marker.exists()
+    assert not (own.folder / "sock").exists()
+    again = own("service", "stop")
+    assert again.stdout.startswith("not running: ")

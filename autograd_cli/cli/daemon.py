@@ -420,6 +420,7 @@ def main() -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
+        where.started(os.getpid())
         sys.exit(0)  # another service runs or starts
     with contextlib.suppress(OSError):
         if os.fstat(1).st_size > MAX_LOG:
@@ -434,6 +435,7 @@ def main() -> None:
     listener.bind(str(where.socket))
     os.chmod(where.socket, 0o600)
     listener.listen(64)
+    where.started(os.getpid())
     _log(f"serving on {where.socket} (idle exit after {idle:g} s)")
     Service(where, listener, lock, idle).serve()
     _log("stopped")

@@ -57,7 +57,9 @@ def status_command(fmt: str) -> None:
         click.echo(json.dumps(shown, indent=2, sort_keys=True))
         sys.exit(0 if isinstance(found, dict) else 1)
     if not isinstance(found, dict):
-        click.echo(f"not running: {found}")
+        starting = _starting()
+        click.echo(f"not running: {found}" if starting is None else
+                   f"starting: pid {starting}, not answering yet")
         if not enabled(os.environ):
             click.echo(f"(the service is off here: {VARIABLE} or CI is set)")
         sys.exit(1)
@@ -87,6 +89,13 @@ def stop_command() -> None:
     """Stop the service (a request it is serving is finished first). Exit code 0 also
     when none was running."""
     found = ask({"type": "stop"})
+    starting = None if isinstance(found, dict) else _starting()
+    deadline = time.monotonic() + STOP_WAIT
+    while starting and not isinstance(found, dict) and time.monotonic() < deadline:
+        time.sleep(0.05)  # started by the last run, not listening yet: it soon will
+        found = ask({"type": "stop"})
+        if not _alive(starting):
+            break
     if not isinstance(found, dict):
         click.echo(f"not running: {found}")
         return
@@ -98,6 +107,14 @@ def stop_command() -> None:
         click.echo(f"asked service {pid} to stop; it is still finishing", err=True)
         sys.exit(1)
     click.echo(f"stopped (pid {pid})")
+
+
+def _starting() -> int | None:
+    """The pid of a service being started (see service_paths.Place.starting)."""
+    try:
+        return service_paths.place(create=False).starting_pid()
+    except (FileNotFoundError, service_paths.Refused):
+        return None
 
 
 def ask(message: dict[str, Any]) -> dict[str, Any] | str:

@@ -354,7 +354,7 @@ def start_in_background(run: Plan) -> None:
         os.close(lock)
     log = os.fsencode(where.log)
     try:
-        os.posix_spawn(
+        pid = os.posix_spawn(
             sys.executable,
             [sys.executable, "-P", "-c", _DAEMON],
             dict(os.environ),
@@ -369,3 +369,5 @@ def start_in_background(run: Plan) -> None:
         )
     except OSError as error:
         _note(run, f"could not be started ({error.strerror or error})")
+        return
+    where.mark_starting(pid)

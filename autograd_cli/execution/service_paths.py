@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,46 @@ class Place:
     def log(self) -> Path:
         """The service's own stdout and stderr (never a client's output)."""
         return self.folder / "log"
+
+    @property
+    def starting(self) -> Path:
+        """The pid of a service started but not yet listening (the client that started
+        it writes it, the service removes it once its socket answers), so ``service
+        stop`` right after a first run waits for it instead of missing it."""
+        return self.folder / "starting"
+
+    def starting_pid(self, patience: float = 60.0) -> int | None:
+        """The service being started, if its marker is fresh and the process alive."""
+        import time
+
+        try:
+            info = os.lstat(self.starting)
+            if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime > patience:
+                return None
+            pid = int(self.starting.read_text(encoding="ascii").strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def mark_starting(self, pid: int) -> None:
+        """Write the marker whole (a temporary file renamed over it)."""
+        temporary = self.folder / f"starting.{os.getpid()}"
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                         0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(f"{pid}\n")
+            os.replace(temporary, self.starting)
+        except OSError:
+            with suppress(OSError):
+                os.unlink(temporary)
+
+    def started(self, pid: int) -> None:
+        """The service ``pid`` listens (or will not start): its marker goes."""
+        with suppress(OSError, ValueError):
+            if int(self.starting.read_text(encoding="ascii").strip()) == pid:
+                os.unlink(self.starting)
 
 
 def folder_for(env: dict[str, str] | os._Environ[str]) -> Path:
