@@ -35,7 +35,8 @@ def service_group() -> None:
     The first run starts it; later runs hand their check to it and print the same
     output. Turn it off with --no-service or GRADCHECK_SERVICE=0 (it is off when CI is
     set, unless GRADCHECK_SERVICE=1). GRADCHECK_SERVICE_IDLE: seconds before it exits
-    when unused (default 900).
+    when unused (default 900). GRADCHECK_WARMUP=0: it does not compile every function
+    in the background.
     """
 
 
