@@ -44,13 +44,14 @@ __all__ = ["CaseFailed", "SuiteCase", "SuiteFile", "assert_derivatives_agree"]
 def pytest_configure(config: pytest.Config) -> None:
     import os
 
+    from autograd_cli.core.switches import setting
     from autograd_cli.execution import warm
 
     config.addinivalue_line(
         "markers", "gradcheck: a case of a gradcheck suite file (gradcheck_*.toml)"
     )
     # a test run asks for every op it needs: compiling others meanwhile only takes cores
-    warm.default_warm_up = bool(warm.asked(os.environ))
+    warm.default_warm_up = bool(setting(os.environ, warm.VARIABLE))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:

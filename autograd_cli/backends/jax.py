@@ -35,6 +35,7 @@ from autograd_cli.backends.base import (
 )
 from autograd_cli.core.dtypes import ALL_DTYPES, numpy_dtype
 from autograd_cli.core.model import DEVICES, MAX_ORDER, MODES, Partial, partial_of
+from autograd_cli.core.switches import OFF
 from autograd_cli.expr.nodes import Expr
 from autograd_cli.expr.walk import lower, num_as_float
 
@@ -49,7 +50,6 @@ _NO_RULE: tuple[tuple[type[BaseException], ...], tuple[str, ...]] = (
 #: name for their workers; one-shot runs use one only if the user names it. "0" (or
 #: off, false, no): none, even there.
 CACHE_VARIABLE = "GRADCHECK_JAX_CACHE"
-CACHE_OFF = frozenset({"0", "off", "false", "no"})
 #: The cache is trimmed (least recently used first) beyond this many bytes.
 CACHE_BYTES = 256 * 1024 * 1024
 
@@ -57,10 +57,11 @@ CACHE_BYTES = 256 * 1024 * 1024
 def _import_jax() -> Any:
     """``import jax`` with x64 on and its "GPU present but no CUDA jaxlib" warning off.
 
-    In the service's workers also with the persistent compilation cache, every entry
-    kept: eager JAX compiles each op for each new shape and dtype (10-50 ms each, the
-    bulk of a new expression's time), and a later service (after an idle exit or an
-    upgrade: the key holds JAX's version) reads them back in a fraction of that.
+    Where a folder is named (the service's workers, a session's that compiles ahead)
+    also with the persistent compilation cache, every entry kept: eager JAX compiles
+    each op for each new shape and dtype (10-50 ms each, the bulk of a new expression's
+    time), and a later process (after an idle exit, a new notebook, an upgrade: the key
+    holds JAX's version) reads them back in a fraction of that.
     """
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
     import jax
@@ -68,7 +69,7 @@ def _import_jax() -> Any:
 
     jax.config.update("jax_enable_x64", True)
     cache = os.environ.get(CACHE_VARIABLE, "").strip()
-    if (cache and cache.lower() not in CACHE_OFF
+    if (cache and cache.lower() not in OFF
             and jax.config.values.get("jax_compilation_cache_dir") is None):
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -1,13 +1,15 @@
 """Points computed in whole vectors, so a point's bits do not depend on its company.
 
-TensorFlow's and XLA's CPU kernels compute the points left over after the last full
-SIMD vector with other code than the rest: ``log`` in float32 rounded some points one
-ULP otherwise when checked alone (or 3, 5, 7 at a time) than among 64. Those two
-backends therefore compute a multiple of 16 points (a whole AVX-512 vector of float32),
-repeating the last point, and drop the extra ones: the ops are elementwise, so the
-points asked for get the bits a user's large tensor gives them. Few shapes also let
-eager JAX reuse its compiled ops: it compiles every op anew for each shape, 10-50 ms
-each, the bulk of a new expression's time in a warm worker.
+The frameworks' CPU kernels compute some points with other code than a large tensor's:
+TensorFlow's and XLA's ``log`` in float32 rounded some points one ULP otherwise when
+checked alone (or 3, 5, 7 at a time) than among 64 (the points after the last full SIMD
+vector), and torch's gelu backward in float32 at -8 is -4.04e-14 for a lone point, 0 in
+any tensor of two or more. torch, TensorFlow and JAX therefore compute a multiple of 16
+points (a whole AVX-512 vector of float32), repeating the last point, and drop the
+extra ones: the ops are elementwise, so the points asked for get the bits a user's large
+tensor gives them. Few shapes also let eager JAX reuse its compiled ops: it compiles
+every op anew for each shape, 10-50 ms each, the bulk of a new expression's time in a
+warm worker.
 """
 
 from __future__ import annotations

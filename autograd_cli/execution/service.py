@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from autograd_cli.core.switches import ON, on_unless_ci
 from autograd_cli.execution import service_paths
 from autograd_cli.execution.service_fingerprint import fingerprint
 from autograd_cli.execution.service_protocol import (
@@ -49,8 +50,6 @@ VARIABLE = "GRADCHECK_SERVICE"
 #: Seconds of idleness after which the service exits (read by the service at start).
 IDLE_VARIABLE = "GRADCHECK_SERVICE_IDLE"
 FLAG = "--no-service"
-OFF = frozenset({"0", "off", "false", "no"})
-ON = frozenset({"1", "on", "true", "yes"})
 #: Arguments that mean the run is answered here (help, version, stdin).
 LOCAL_ARGUMENTS = frozenset({"-h", "--help", "--version", "-"})
 #: Paths that name this process's own descriptors: in the service they would be its own.
@@ -82,12 +81,7 @@ class Plan:
 
 def enabled(env: dict[str, str] | os._Environ[str]) -> bool:
     """Whether the environment turns the service on (see :data:`VARIABLE`)."""
-    setting = env.get(VARIABLE, "").strip().lower()
-    if setting in OFF:
-        return False
-    if setting in ON:
-        return True
-    return env.get("CI", "").strip().lower() in ("", "0", "false", "no")
+    return on_unless_ci(env, VARIABLE)
 
 
 def plan(argv: list[str], env: dict[str, str] | os._Environ[str]) -> Plan:

@@ -16,6 +16,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograd_cli.core.switches import on_unless_ci
+
 if TYPE_CHECKING:
     from autograd_cli.execution.runner import Pool
     from autograd_cli.report.model import Report
@@ -27,22 +29,9 @@ if TYPE_CHECKING:
 VARIABLE = "GRADCHECK_WARMUP"
 
 
-def asked(env: Mapping[str, str]) -> bool | None:
-    """What :data:`VARIABLE` says: on, off, or nothing (unset or not understood)."""
-    setting = env.get(VARIABLE, "").strip().lower()
-    if setting in ("0", "off", "false", "no"):
-        return False
-    if setting in ("1", "on", "true", "yes"):
-        return True
-    return None
-
-
 def enabled(env: Mapping[str, str]) -> bool:
     """Whether the environment turns the background compiling on (see :data:`VARIABLE`)."""
-    setting = asked(env)
-    if setting is not None:
-        return setting
-    return env.get("CI", "").strip().lower() in ("", "0", "false", "no")
+    return on_unless_ci(env, VARIABLE)
 
 
 def jax_cache(env: Mapping[str, str]) -> str | None:
@@ -89,7 +78,6 @@ class Session:
         self._jobs = jobs
         self._verbose = verbose
         self._warm_up = enabled(os.environ) if warm_up is None else warm_up
-        self._environment: dict[str, str] = {}
         self._pool: Pool | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -108,13 +96,8 @@ class Session:
             if self._closed:
                 raise RuntimeError("this session is closed")
             if self._pool is None:
-                if self._warm_up:
-                    from autograd_cli.backends.jax import CACHE_VARIABLE
-
-                    folder = jax_cache(os.environ)
-                    self._environment = {CACHE_VARIABLE: folder} if folder else {}
                 self._pool = Pool([], jobs=self._jobs, isolate=True, verbose=self._verbose,
-                                  warm=self._warm_up, environment=self._environment)
+                                  warm=self._warm_up, environment=self._environment())
             try:
                 yield self._pool
             except ValueError:  # bad input or a truth timeout: the run was cancelled cleanly
@@ -122,6 +105,14 @@ class Session:
             except BaseException:
                 self._drop()
                 raise
+
+    def _environment(self) -> dict[str, str]:
+        """What the workers are given: JAX's cache folder, where the session compiles
+        ahead and the folder can be trusted."""
+        from autograd_cli.backends.jax import CACHE_VARIABLE
+
+        folder = jax_cache(os.environ) if self._warm_up else None
+        return {CACHE_VARIABLE: folder} if folder else {}
 
     @property
     def pids(self) -> dict[str, int]:

@@ -182,9 +182,12 @@ class Warmup:
 
 class Idle:
     """A worker's own queue of items for its framework: the neighbours of the tasks it
-    answered (the latest first), then every item of :func:`items`, each run once."""
+    answered (the latest first), then every item of :func:`items`, each run once.
+    ``target`` and ``device`` say what the worker evaluates them with."""
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, target: str = "", device: str = "cpu") -> None:
+        self.target = target
+        self.device = device
         self.urgent: deque[Item] = deque()
         self.general: Iterator[Item] | None = items() if backend in FRAMEWORKS else None
         self.seen: set[tuple[Expr, tuple[str, ...], str, str]] = set()

@@ -239,7 +239,7 @@ def main(conn: Connection, verbose: bool = False, warm: bool = False,
     else:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     imported: set[str] = set()
-    idle: Idle | None = None
+    idle: Any = None  # warmup.Idle, imported only by workers that warm
     answered = time.monotonic()
     while True:
         try:
@@ -270,31 +270,22 @@ def main(conn: Connection, verbose: bool = False, warm: bool = False,
     os._exit(0)
 
 
-def _after(idle: Idle | None, task: Task) -> Idle | None:
-    """The worker's warm-up queue once ``task`` is answered (made on the first)."""
+def _after(idle: Any, task: Task) -> Any:
+    """The worker's warm-up queue (a warmup.Idle, made on the first task) once ``task``
+    is answered."""
     from autograd_cli.execution import warmup
 
     if idle is None:
-        idle = Idle(warmup.Idle(task.backend), task.target, task.device)
-    idle.queue.answered(warmup.Item("", task.expr, task.variables, task.wrt, task.dtype,
-                                    task.mode))
+        idle = warmup.Idle(task.backend, task.target, task.device)
+    idle.answered(warmup.Item("", task.expr, task.variables, task.wrt, task.dtype, task.mode))
     return idle
 
 
-@dataclass
-class Idle:
-    """What a warm worker compiles between tasks, and for which backend."""
-
-    queue: Any  # warmup.Idle, imported only by workers that warm
-    target: str
-    device: str
-
-
-def _compile_one(idle: Idle, verbose: bool) -> Idle | None:
-    """Run the next warm-up item, its answer discarded; None once none is left."""
+def _compile_one(idle: Any, verbose: bool) -> Any:
+    """Run the warm-up queue's next item, its answer discarded; None once none is left."""
     from autograd_cli.execution import warmup
 
-    item = idle.queue.next()
+    item = idle.next()
     if item is None:
         return None
     with surroundings.silenced(not verbose), suppress(Exception):
